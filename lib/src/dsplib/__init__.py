@@ -1,0 +1,12 @@
+"""Shared code of the Data Science Platform charms.
+
+Modules:
+    kubernetes: render, label, apply, prune and remove Kubernetes objects (no ops).
+    manifests: the same as a charm component, leader-only, with the inventory in charm state.
+    observability: prometheus_scrape and grafana_dashboard providers, Loki log forwarding.
+    certificates: webhook CA and server certificate kept in a Juju secret.
+    dispatch: per-profile objects sent to resource-dispatcher (kubernetes_manifest).
+    sdi: Kubeflow's serialized-data-interface wire format.
+    pebble: replan only when the layer changed; service and check state.
+    testing: a fake lightkube client for unit tests.
+"""

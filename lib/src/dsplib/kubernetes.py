@@ -1,0 +1,396 @@
+"""Make the cluster hold exactly the objects a charm renders, and nothing it rendered before.
+
+Charms describe their Kubernetes objects as Jinja2 templates. This module renders them,
+labels every object with the owning application, applies them with server-side apply (field
+manager = application name) and deletes the objects a previous render had and this one does
+not. A hash of the labelled objects is kept with the inventory, so a hook where nothing
+changed (update-status, a repeated config-changed) makes no API write at all.
+
+API failures are sorted into the two kinds a charm can act on: `TrustError` (the operator has
+to grant the application cluster access) and `TransientError` (conflicts, throttling, server
+errors, timeouts: retry on a later event). Anything else is a bug in what we rendered and is
+raised unchanged.
+
+This module does not import ops; lightkube and jinja2 are imported when first needed so that
+hooks which never touch the cluster do not pay for them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import yaml
+
+if TYPE_CHECKING:
+    from lightkube import Client
+
+logger = logging.getLogger(__name__)
+
+CREATED_BY_LABEL = "app.juju.is/created-by"
+MODEL_LABEL = "app.juju.is/model"
+
+# Objects other objects depend on go first; deletion runs in the reverse order.
+_APPLY_ORDER = {
+    "CustomResourceDefinition": 0,
+    "Namespace": 1,
+    "ServiceAccount": 2,
+    "ClusterRole": 2,
+    "Role": 2,
+    "ClusterRoleBinding": 3,
+    "RoleBinding": 3,
+    "ConfigMap": 4,
+    "Secret": 4,
+    "Service": 5,
+    "EndpointSlice": 6,
+    "MutatingWebhookConfiguration": 9,
+    "ValidatingWebhookConfiguration": 9,
+}
+_DEFAULT_ORDER = 7
+
+_TRANSIENT_STATUS = {409, 429, 500, 502, 503, 504}
+
+T = TypeVar("T")
+
+
+class KubernetesError(Exception):
+    """A Kubernetes API call failed in a way the charm reports in its status."""
+
+
+class TrustError(KubernetesError):
+    """The API refused us (403): the application lacks cluster permissions."""
+
+    def __init__(self, app: str, detail: str):
+        self.app = app
+        self.detail = detail
+        super().__init__(f"run: juju trust {app} --scope=cluster")
+
+
+class TransientError(KubernetesError):
+    """Conflict, throttling, server error, timeout or a missing API: retry on a later event."""
+
+
+class NotFoundError(TransientError):
+    """The object, its namespace or its API (CRD) does not exist (yet)."""
+
+
+class ManifestError(Exception):
+    """A template rendered something that is not a Kubernetes object (a bug in the charm)."""
+
+
+@dataclass(frozen=True, order=True)
+class ObjectRef:
+    """Identity of one Kubernetes object, enough to find it again or delete it."""
+
+    api_version: str
+    kind: str
+    name: str
+    namespace: str | None = None
+
+    @classmethod
+    def of(cls, obj: Mapping[str, Any]) -> ObjectRef:
+        """The reference of a manifest dict."""
+        meta = obj["metadata"]
+        return cls(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
+
+    def __str__(self) -> str:
+        where = f"{self.namespace}/" if self.namespace else ""
+        return f"{self.kind} {where}{self.name}"
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """What was last applied: its hash and the reference of every object."""
+
+    digest: str = ""
+    refs: frozenset[ObjectRef] = field(default_factory=frozenset)
+
+    def dumps(self) -> str:
+        """Serialise for charm state."""
+        refs = sorted([r.api_version, r.kind, r.name, r.namespace] for r in self.refs)
+        return json.dumps({"digest": self.digest, "refs": refs}, sort_keys=True)
+
+    @classmethod
+    def loads(cls, text: str | None) -> Inventory | None:
+        """Read what `dumps` wrote; None when there is no (readable) inventory."""
+        if not text:
+            return None
+        try:
+            data = json.loads(text)
+            refs = frozenset(ObjectRef(*r) for r in data["refs"])
+            return cls(data["digest"], refs)
+        except (ValueError, KeyError, TypeError):
+            logger.warning("discarding unreadable Kubernetes inventory")
+            return None
+
+
+def render(template_dir: Path, context: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Render every `*.yaml.j2` under `template_dir` (sorted by name) into manifest dicts.
+
+    Undefined template variables are errors: a silently empty field in a manifest is worse
+    than a failed hook in development.
+    """
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(template_dir)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,  # noqa: S701 - YAML, not HTML
+    )
+    env.filters["to_json"] = _to_json
+    objects: list[dict[str, Any]] = []
+    for path in sorted(template_dir.glob("*.yaml.j2")):
+        text = env.get_template(path.name).render(**context)
+        for doc in yaml.safe_load_all(text):
+            if doc is None:
+                continue
+            _check_manifest(doc, path.name)
+            objects.append(doc)
+    return objects
+
+
+def _to_json(value: Any) -> str:
+    """JSON text of a value: a safe way to put any string or structure into YAML."""
+    import jinja2
+
+    if isinstance(value, jinja2.Undefined):
+        str(value)  # StrictUndefined raises here, naming the missing variable
+    return json.dumps(value)
+
+
+def _check_manifest(doc: Any, source: str) -> None:
+    if not isinstance(doc, dict) or not doc.get("apiVersion") or not doc.get("kind"):
+        raise ManifestError(f"{source}: not a Kubernetes object")
+    if not isinstance(doc.get("metadata"), dict) or not doc["metadata"].get("name"):
+        raise ManifestError(f"{source}: {doc['kind']} without metadata.name")
+
+
+def digest(objects: Iterable[Mapping[str, Any]]) -> str:
+    """Content hash of a set of objects, independent of their order."""
+    canonical = sorted(json.dumps(o, sort_keys=True, separators=(",", ":")) for o in objects)
+    return hashlib.sha256("\n".join(canonical).encode()).hexdigest()
+
+
+def apply_order(kind: str) -> int:
+    """Rank of a kind in apply order (lower goes first)."""
+    return _APPLY_ORDER.get(kind, _DEFAULT_ORDER)
+
+
+def plural_of(kind: str) -> str:
+    """English plural of a kind, as Kubernetes derives resource names for CRDs."""
+    lower = kind.lower()
+    if lower.endswith("y") and lower[-2:-1] not in ("a", "e", "i", "o", "u"):
+        return lower[:-1] + "ies"
+    if lower.endswith(("s", "x", "ch", "sh")):
+        return lower + "es"
+    return lower + "s"
+
+
+class KubernetesObjects:
+    """Applies, prunes and removes the objects one application owns."""
+
+    def __init__(self, app: str, model: str, client: Client | None = None):
+        self.app = app
+        self.model = model
+        self._client = client
+        self._crd_names: dict[tuple[str, str], tuple[str, bool]] = {}
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """Labels put on every object; they find our objects again when state is lost."""
+        return {CREATED_BY_LABEL: self.app, MODEL_LABEL: self.model}
+
+    @property
+    def client(self) -> Client:
+        """The lightkube client, created on first use."""
+        if self._client is None:
+            from lightkube import Client
+
+            self._client = Client(field_manager=self.app)
+        return self._client
+
+    def apply(
+        self,
+        objects: Iterable[Mapping[str, Any]],
+        previous: Inventory | None,
+        *,
+        force: bool = False,
+    ) -> Inventory:
+        """Apply `objects` and prune what `previous` had that they lack.
+
+        Returns the new inventory. When the labelled objects hash to `previous.digest` and
+        `force` is false, nothing at all is sent to the API.
+        """
+        desired = [self._labelled(o) for o in objects]
+        new_digest = digest(desired)
+        if previous is not None and previous.digest == new_digest and not force:
+            return previous
+        self._learn_crds(desired)
+        for obj in sorted(desired, key=lambda o: apply_order(o["kind"])):
+            self._apply_one(obj)
+        refs = frozenset(ObjectRef.of(o) for o in desired)
+        if previous is None:
+            stale = self._labelled_refs({(r.api_version, r.kind) for r in refs}) - refs
+        else:
+            stale = previous.refs - refs
+        self._delete(stale)
+        return Inventory(new_digest, refs)
+
+    def missing(self, inventory: Inventory) -> list[ObjectRef]:
+        """Objects of the inventory no longer in the cluster (deleted behind our back)."""
+        gone = []
+        for ref in sorted(inventory.refs):
+            try:
+                self._call(self.client.get, self._resource(ref), ref.name, namespace=ref.namespace)
+            except NotFoundError:
+                gone.append(ref)
+        return gone
+
+    def remove(self, inventory: Inventory | None, kinds: Iterable[tuple[str, str]] = ()) -> None:
+        """Delete every object we own: those in `inventory` and any labelled as ours.
+
+        `kinds` lists extra (apiVersion, kind) pairs to search by label, so removal is complete
+        even when the inventory was lost. A CustomResourceDefinition that still has custom
+        resources is kept (with a warning): deleting it would delete users' work with it.
+        """
+        refs = set(inventory.refs if inventory else ())
+        refs |= self._labelled_refs({(r.api_version, r.kind) for r in refs} | set(kinds))
+        crds = {r for r in refs if r.kind == "CustomResourceDefinition"}
+        in_use = {r for r in crds if self._crd_in_use(r.name)}
+        for ref in sorted(in_use):
+            logger.warning("keeping %s: custom resources of it still exist", ref)
+        self._delete(refs - in_use)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _labelled(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        out = json.loads(json.dumps(obj))  # deep copy that also rejects non-JSON values
+        meta = out["metadata"]
+        meta["labels"] = {**(meta.get("labels") or {}), **self.labels}
+        return out
+
+    def _learn_crds(self, objects: Iterable[Mapping[str, Any]]) -> None:
+        """Remember plural and scope of CRDs we define, to address their objects."""
+        for obj in objects:
+            if obj["kind"] == "CustomResourceDefinition":
+                spec = obj["spec"]
+                key = (spec["group"], spec["names"]["kind"])
+                self._crd_names[key] = (spec["names"]["plural"], spec["scope"] == "Namespaced")
+
+    def _resource(self, ref: ObjectRef) -> Any:
+        from lightkube import generic_resource
+        from lightkube.core.exceptions import LoadResourceError
+        from lightkube.core.resource_registry import resource_registry
+
+        try:
+            return resource_registry.load(ref.api_version, ref.kind)
+        except LoadResourceError:
+            pass
+        group, _, version = ref.api_version.rpartition("/")
+        plural, namespaced = self._crd_names.get(
+            (group, ref.kind), (plural_of(ref.kind), ref.namespace is not None)
+        )
+        create = (
+            generic_resource.create_namespaced_resource
+            if namespaced
+            else generic_resource.create_global_resource
+        )
+        return create(group, version, ref.kind, plural)
+
+    def _apply_one(self, obj: dict[str, Any]) -> None:
+        from lightkube import codecs
+
+        self._resource(ObjectRef.of(obj))  # registers generic kinds for from_dict
+        resource = codecs.from_dict(obj)
+        self._call(self.client.apply, resource, field_manager=self.app, force=True)
+        logger.debug("applied %s", ObjectRef.of(obj))
+
+    def _delete(self, refs: Iterable[ObjectRef]) -> None:
+        ordered = sorted(refs, key=lambda r: (-apply_order(r.kind), r))
+        for ref in ordered:
+            self._delete_one(ref)
+
+    def _delete_one(self, ref: ObjectRef) -> None:
+        try:
+            self._call(self.client.delete, self._resource(ref), ref.name, namespace=ref.namespace)
+            logger.info("deleted %s", ref)
+        except NotFoundError:
+            pass
+
+    def _labelled_refs(self, kinds: Iterable[tuple[str, str]]) -> set[ObjectRef]:
+        """Every object of the given kinds that carries our labels, in any namespace."""
+        found: set[ObjectRef] = set()
+        for api_version, kind in sorted(kinds):
+            res = self._resource(ObjectRef(api_version, kind, "-"))
+            namespaced = _is_namespaced(res)
+            listing = self._call(
+                self.client.list,
+                res,
+                labels=self.labels,
+                **({"namespace": "*"} if namespaced else {}),
+            )
+            for item in self._call(list, listing):
+                meta = item.metadata
+                found.add(ObjectRef(api_version, kind, meta.name, meta.namespace))
+        return found
+
+    def _crd_in_use(self, crd_name: str) -> bool:
+        from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
+
+        try:
+            crd = self._call(self.client.get, CustomResourceDefinition, crd_name)
+        except NotFoundError:
+            return False
+        spec = crd.spec
+        version = next(v.name for v in spec.versions if v.storage)
+        ref = ObjectRef(f"{spec.group}/{version}", spec.names.kind, "-")
+        self._crd_names[(spec.group, spec.names.kind)] = (
+            spec.names.plural,
+            spec.scope == "Namespaced",
+        )
+        res = self._resource(ref)
+        kwargs = {"namespace": "*"} if _is_namespaced(res) else {}
+        listing = self._call(self.client.list, res, chunk_size=1, **kwargs)
+        return self._call(lambda: next(iter(listing), None)) is not None
+
+    def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Call the API, sorting failures into TrustError / TransientError."""
+        from lightkube.core.exceptions import ApiError
+        from lightkube.core.exceptions import httpx as lk_httpx  # pyright: ignore[reportPrivateImportUsage]
+
+        try:
+            return fn(*args, **kwargs)
+        except ApiError as err:
+            code = err.status.code or err.response.status_code
+            if code == 403:
+                raise TrustError(self.app, err.status.message or "forbidden") from err
+            message = err.status.message or err.status.reason or str(code)
+            if code == 404:
+                raise NotFoundError(f"Kubernetes API 404: {message}") from err
+            if code in _TRANSIENT_STATUS:
+                raise TransientError(f"Kubernetes API {code}: {message}") from err
+            raise
+        except lk_httpx.TransportError as err:
+            raise TransientError(f"Kubernetes API unreachable: {type(err).__name__}") from err
+
+
+def _is_namespaced(resource: Any) -> bool:
+    from lightkube.core import resource as lk_resource
+
+    return issubclass(resource, lk_resource.NamespacedResource)
+
+
+def iter_kinds(objects: Iterable[Mapping[str, Any]]) -> Iterator[tuple[str, str]]:
+    """The (apiVersion, kind) pairs present in `objects`."""
+    seen = set()
+    for obj in objects:
+        key = (obj["apiVersion"], obj["kind"])
+        if key not in seen:
+            seen.add(key)
+            yield key

@@ -1,0 +1,110 @@
+"""The application's Kubernetes objects as a charm component: leader-only, stateful, quiet.
+
+`KubernetesManifests` keeps the inventory of what was applied in charm state, so every hook
+can call `reconcile()` unconditionally: when nothing changed it costs a hash and no API call.
+The outcome of the last attempt is exposed as an ops status for the charm's collect-status.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import ops
+
+from dsplib.kubernetes import (
+    Inventory,
+    KubernetesError,
+    KubernetesObjects,
+    TrustError,
+    iter_kinds,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class KubernetesManifests(ops.Object):
+    """Reconciles the objects a charm renders; the leader does the work for the application."""
+
+    _stored = ops.StoredState()
+
+    # Tests replace this to hand in a fake lightkube client.
+    client_factory: Callable[[str], Any] | None = None
+
+    def __init__(self, charm: ops.CharmBase, key: str = "kubernetes"):
+        super().__init__(charm, key)
+        self._stored.set_default(inventory="")
+        client = self.client_factory(charm.app.name) if self.client_factory else None
+        self.engine = KubernetesObjects(charm.app.name, charm.model.name, client=client)
+        self.error: KubernetesError | None = None
+        self.applied = False
+
+    @property
+    def inventory(self) -> Inventory | None:
+        """What this unit last applied (None before the first apply or after a state loss)."""
+        return Inventory.loads(self._stored.inventory)
+
+    def reconcile(
+        self, objects: Iterable[Mapping[str, Any]], *, verify: bool = False, force: bool = False
+    ) -> bool:
+        """Make the cluster hold `objects`; True when the cluster now holds them.
+
+        Non-leaders do nothing and return False. `verify` also reads back every object of the
+        inventory and re-applies when one was deleted behind our back (for update-status);
+        `force` re-applies even when nothing changed (for upgrade-charm).
+        """
+        if not self.model.unit.is_leader():
+            return False
+        previous = self.inventory
+        try:
+            if verify and previous is not None and not force:
+                gone = self.engine.missing(previous)
+                if gone:
+                    logger.warning("re-creating deleted objects: %s", ", ".join(map(str, gone)))
+                    force = True
+            current = self.engine.apply(objects, previous, force=force)
+        except KubernetesError as err:
+            self._record(err)
+            return False
+        self.applied = previous is None or current.digest != previous.digest or force
+        self._stored.inventory = current.dumps()
+        self.error = None
+        return True
+
+    def remove(self, objects: Iterable[Mapping[str, Any]] = ()) -> None:
+        """Delete every object of the application, when the application itself goes away.
+
+        A unit removed by scaling down must not take the application's objects with it, so
+        this only acts when Juju plans no units at all for the application.
+        """
+        if self.model.app.planned_units() > 0:
+            logger.info("unit removed while the application stays: keeping its objects")
+            return
+        try:
+            self.engine.remove(self.inventory, kinds=iter_kinds(objects))
+        except KubernetesError as err:
+            # The hook cannot be retried usefully once the unit is gone: say what is left.
+            logger.error("could not delete all Kubernetes objects of %s: %s", self.app, err)
+            return
+        self._stored.inventory = ""
+
+    @property
+    def app(self) -> str:
+        """Name of the owning application."""
+        return self.model.app.name
+
+    def status(self) -> ops.StatusBase | None:
+        """Status for the last attempt this hook, or None if it succeeded or did not run."""
+        if isinstance(self.error, TrustError):
+            return ops.BlockedStatus(str(self.error))
+        if self.error is not None:
+            return ops.WaitingStatus(f"{self.error}; retrying")
+        return None
+
+    def _record(self, err: KubernetesError) -> None:
+        self.error = err
+        if isinstance(err, TrustError):
+            logger.error("Kubernetes API refused access (%s): %s", err.detail, err)
+        else:
+            logger.warning("Kubernetes API not available, will retry: %s", err)

@@ -1,0 +1,228 @@
+"""Test doubles shared by the charms' unit tests (not imported by charm code).
+
+`FakeKubernetes` stands in for `lightkube.Client` at the client boundary: the charm's real
+code renders, converts and applies objects, and the fake keeps them in memory and records
+every call, so tests can assert on what was written and inject the API errors charms must
+survive.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from lightkube import codecs
+from lightkube.core import resource as lk_resource
+from lightkube.core.exceptions import ApiError
+from lightkube.core.exceptions import httpx as lk_httpx  # pyright: ignore[reportPrivateImportUsage]
+
+WRITE_VERBS = frozenset({"apply", "create", "patch", "replace", "delete"})
+
+Key = tuple[str, str, "str | None", str]  # (apiVersion, kind, namespace, name)
+
+
+def api_error(code: int, message: str = "") -> ApiError:
+    """An ApiError as lightkube raises it for an HTTP status `code`."""
+    reason = {403: "Forbidden", 404: "NotFound", 409: "Conflict"}.get(code, "Error")
+    body = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "status": "Failure",
+        "message": message or reason,
+        "reason": reason,
+        "code": code,
+    }
+    request = lk_httpx.Request("GET", "https://kubernetes.default.svc")
+    return ApiError(request=request, response=lk_httpx.Response(code, json=body, request=request))
+
+
+@dataclass
+class _Failure:
+    verb: str | None
+    kind: str | None
+    error: Exception
+    times: int | None
+
+
+@dataclass
+class FakeKubernetes:
+    """An in-memory Kubernetes API with lightkube.Client's method signatures."""
+
+    objects: dict[Key, dict[str, Any]] = field(default_factory=dict)
+    calls: list[tuple[str, str]] = field(default_factory=list)
+    _failures: list[_Failure] = field(default_factory=list)
+
+    # -- test controls -----------------------------------------------------------------------
+
+    def fail(
+        self,
+        code: int | None = None,
+        *,
+        verb: str | None = None,
+        kind: str | None = None,
+        times: int | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        """Make matching calls raise: an ApiError with `code`, or `error` (e.g. a timeout)."""
+        exc = error if error is not None else api_error(code or 500)
+        self._failures.append(_Failure(verb, kind, exc, times))
+
+    def heal(self) -> None:
+        """Stop injecting failures."""
+        self._failures.clear()
+
+    @property
+    def writes(self) -> list[tuple[str, str]]:
+        """Calls that would change the cluster."""
+        return [c for c in self.calls if c[0] in WRITE_VERBS]
+
+    def reset_calls(self) -> None:
+        """Forget the recorded calls (keep the objects)."""
+        self.calls.clear()
+
+    def find(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
+        """The stored object of `kind` named `name` (any apiVersion), or None."""
+        for (_, k, ns, n), obj in self.objects.items():
+            if k == kind and n == name and (namespace is None or ns == namespace):
+                return obj
+        return None
+
+    def get_object(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any]:
+        """The stored object of `kind` named `name`; fails the test when there is none."""
+        found = self.find(kind, name, namespace)
+        assert found is not None, f"no {kind} {name} in the fake cluster"
+        return found
+
+    def of_kind(self, kind: str) -> list[dict[str, Any]]:
+        """Every stored object of `kind`."""
+        return [o for (_, k, _, _), o in sorted(self.objects.items()) if k == kind]
+
+    # -- lightkube.Client surface ------------------------------------------------------------
+
+    def apply(
+        self,
+        obj: Any,
+        name: str | None = None,
+        *,
+        namespace: str | None = None,
+        field_manager: str | None = None,
+        force: bool = False,
+        dry_run: bool = False,
+    ) -> Any:
+        data = _as_dict(obj)
+        key = self._key(type(obj), data["metadata"]["name"], namespace or _ns(data))
+        self._record("apply", key)
+        data.setdefault("metadata", {})
+        if key[2] is not None:
+            data["metadata"]["namespace"] = key[2]
+        self.objects[key] = data
+        return obj
+
+    def create(
+        self, obj: Any, name: str | None = None, *, namespace: str | None = None, **_: Any
+    ) -> Any:
+        data = _as_dict(obj)
+        key = self._key(type(obj), data["metadata"]["name"], namespace or _ns(data))
+        self._record("create", key)
+        if key in self.objects:
+            raise api_error(409, "already exists")
+        self.objects[key] = data
+        return obj
+
+    def get(self, res: type, name: str, *, namespace: str | None = None) -> Any:
+        key = self._key(res, name, namespace)
+        self._record("get", key)
+        if key not in self.objects:
+            raise api_error(404, f"{key[1]} {name} not found")
+        return res.from_dict(copy.deepcopy(self.objects[key]))
+
+    def delete(self, res: type, name: str, *, namespace: str | None = None, **_: Any) -> None:
+        key = self._key(res, name, namespace)
+        self._record("delete", key)
+        if key not in self.objects:
+            raise api_error(404, f"{key[1]} {name} not found")
+        del self.objects[key]
+
+    def patch(
+        self, res: type, name: str, obj: Any, *, namespace: str | None = None, **_: Any
+    ) -> Any:
+        key = self._key(res, name, namespace)
+        self._record("patch", key)
+        if key not in self.objects:
+            raise api_error(404, f"{key[1]} {name} not found")
+        _merge(self.objects[key], _as_dict(obj))
+        return res.from_dict(copy.deepcopy(self.objects[key]))
+
+    def list(
+        self,
+        res: type,
+        *,
+        namespace: str | None = None,
+        labels: Any = None,
+        chunk_size: int | None = None,
+        fields: Any = None,
+    ) -> Iterator[Any]:
+        api_version, kind = _type_of(res)
+        self._record("list", (api_version, kind, namespace, "*"))
+        wanted = dict(labels or {})
+        items = []
+        for (v, k, ns, _), obj in sorted(self.objects.items(), key=lambda kv: str(kv[0])):
+            if (v, k) != (api_version, kind):
+                continue
+            if namespace not in (None, "*") and ns != namespace:
+                continue
+            have = obj.get("metadata", {}).get("labels") or {}
+            if all(have.get(lk) == lv for lk, lv in wanted.items()):
+                items.append(res.from_dict(copy.deepcopy(obj)))
+        return iter(items)
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _key(self, res: type, name: str, namespace: str | None) -> Key:
+        api_version, kind = _type_of(res)
+        if issubclass(res, lk_resource.NamespacedResource):
+            return (api_version, kind, namespace or "default", name)
+        return (api_version, kind, None, name)
+
+    def _record(self, verb: str, key: Key) -> None:
+        _, kind, ns, name = key
+        where = f"{ns}/" if ns else ""
+        self.calls.append((verb, f"{kind}/{where}{name}"))
+        for failure in list(self._failures):
+            if failure.verb not in (None, verb) or failure.kind not in (None, kind):
+                continue
+            if failure.times is not None:
+                failure.times -= 1
+                if failure.times <= 0:
+                    self._failures.remove(failure)
+            raise failure.error
+
+
+def _type_of(res: type) -> tuple[str, str]:
+    info = res._api_info.resource  # type: ignore[attr-defined]
+    version = f"{info.group}/{info.version}" if info.group else info.version
+    return version, info.kind
+
+
+def _as_dict(obj: Any) -> dict[str, Any]:
+    data = dict(obj) if isinstance(obj, dict) else obj.to_dict()
+    return copy.deepcopy(data)
+
+
+def _ns(data: dict[str, Any]) -> str | None:
+    return (data.get("metadata") or {}).get("namespace")
+
+
+def _merge(into: dict[str, Any], patch: dict[str, Any]) -> None:
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = copy.deepcopy(value)
+
+
+def roundtrip(obj: dict[str, Any]) -> Any:
+    """A manifest dict as the lightkube object the real client would send."""
+    return codecs.from_dict(obj)

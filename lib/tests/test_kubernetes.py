@@ -1,0 +1,201 @@
+from pathlib import Path
+
+import jinja2
+import pytest
+from lightkube.core.exceptions import ApiError
+from lightkube.core.exceptions import httpx as lk_httpx  # pyright: ignore[reportPrivateImportUsage]
+
+from dsplib import kubernetes as k8s
+from dsplib.testing import FakeKubernetes
+
+TEMPLATES = Path(__file__).parent / "templates"
+CONTEXT = {"name": "demo", "namespace": "ns", "greeting": "hi: there"}
+
+
+def rendered() -> list[dict]:
+    return k8s.render(TEMPLATES, CONTEXT)
+
+
+def engine(kube: FakeKubernetes) -> k8s.KubernetesObjects:
+    return k8s.KubernetesObjects("demo", "ns", client=kube)  # type: ignore[arg-type]
+
+
+def test_render_skips_empty_documents_and_quotes_values():
+    objects = rendered()
+    assert [o["kind"] for o in objects] == ["ConfigMap", "ClusterRole", "CustomResourceDefinition"]
+    assert objects[0]["data"]["greeting"] == "hi: there"
+
+
+def test_render_refuses_undefined_variables():
+    with pytest.raises(jinja2.UndefinedError):
+        k8s.render(TEMPLATES, {"name": "demo"})
+
+
+def test_render_rejects_documents_that_are_not_objects(tmp_path: Path):
+    (tmp_path / "bad.yaml.j2").write_text("kind: ConfigMap\nmetadata: {name: x}\n")
+    with pytest.raises(k8s.ManifestError, match="not a Kubernetes object"):
+        k8s.render(tmp_path, {})
+    (tmp_path / "bad.yaml.j2").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n")
+    with pytest.raises(k8s.ManifestError, match=r"without metadata\.name"):
+        k8s.render(tmp_path, {})
+
+
+def test_digest_ignores_order_but_not_content():
+    a, b, c = rendered()
+    assert k8s.digest([a, b, c]) == k8s.digest([c, a, b])
+    b2 = {**b, "rules": []}
+    assert k8s.digest([a, b2, c]) != k8s.digest([a, b, c])
+
+
+@pytest.mark.parametrize(
+    ("kind", "plural"),
+    [
+        ("PodDefault", "poddefaults"),
+        ("Policy", "policies"),
+        ("Gateway", "gateways"),
+        ("Ingress", "ingresses"),
+        ("Mesh", "meshes"),
+    ],
+)
+def test_plural_of(kind: str, plural: str):
+    assert k8s.plural_of(kind) == plural
+
+
+def test_apply_labels_every_object_and_applies_dependencies_first(kube: FakeKubernetes):
+    inventory = engine(kube).apply(rendered(), None)
+    applied = [c for c in kube.calls if c[0] == "apply"]
+    assert applied == [
+        ("apply", "CustomResourceDefinition/widgets.example.com"),
+        ("apply", "ClusterRole/demo"),
+        ("apply", "ConfigMap/ns/demo-config"),
+    ]
+    for obj in kube.objects.values():
+        assert obj["metadata"]["labels"][k8s.CREATED_BY_LABEL] == "demo"
+        assert obj["metadata"]["labels"][k8s.MODEL_LABEL] == "ns"
+    assert len(inventory.refs) == 3
+
+
+def test_unchanged_objects_cause_no_api_call(kube: FakeKubernetes):
+    first = engine(kube).apply(rendered(), None)
+    kube.reset_calls()
+    second = engine(kube).apply(rendered(), first)
+    assert kube.calls == []
+    assert second == first
+
+
+def test_force_reapplies_unchanged_objects(kube: FakeKubernetes):
+    first = engine(kube).apply(rendered(), None)
+    kube.reset_calls()
+    engine(kube).apply(rendered(), first, force=True)
+    assert len(kube.writes) == 3
+
+
+def test_objects_no_longer_rendered_are_pruned(kube: FakeKubernetes):
+    first = engine(kube).apply(rendered(), None)
+    kube.reset_calls()
+    without_role = [o for o in rendered() if o["kind"] != "ClusterRole"]
+    second = engine(kube).apply(without_role, first)
+    assert ("delete", "ClusterRole/demo") in kube.writes
+    assert kube.find("ClusterRole", "demo") is None
+    assert len(second.refs) == 2
+
+
+def test_without_inventory_labelled_leftovers_are_pruned(kube: FakeKubernetes):
+    engine(kube).apply(rendered(), None)
+    kube.objects[("v1", "ConfigMap", "ns", "foreign")] = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "foreign", "namespace": "ns"},
+    }
+    renamed = k8s.render(TEMPLATES, {**CONTEXT, "name": "other"})
+    engine(kube).apply(renamed, None)
+    assert kube.find("ConfigMap", "demo-config") is None  # ours, stale: pruned
+    assert kube.find("ConfigMap", "foreign") is not None  # not ours: untouched
+    assert kube.find("ConfigMap", "other-config") is not None
+
+
+def test_missing_reports_objects_deleted_behind_our_back(kube: FakeKubernetes):
+    inventory = engine(kube).apply(rendered(), None)
+    assert engine(kube).missing(inventory) == []
+    kube.objects.pop(("rbac.authorization.k8s.io/v1", "ClusterRole", None, "demo"))
+    gone = engine(kube).missing(inventory)
+    assert [str(r) for r in gone] == ["ClusterRole demo"]
+
+
+def test_remove_deletes_everything_and_keeps_crds_in_use(kube: FakeKubernetes):
+    inventory = engine(kube).apply(rendered(), None)
+    kube.objects[("example.com/v1", "Widget", "user", "w1")] = {
+        "apiVersion": "example.com/v1",
+        "kind": "Widget",
+        "metadata": {"name": "w1", "namespace": "user"},
+    }
+    engine(kube).remove(inventory)
+    assert kube.find("ConfigMap", "demo-config") is None
+    assert kube.find("ClusterRole", "demo") is None
+    assert kube.find("CustomResourceDefinition", "widgets.example.com") is not None
+
+    del kube.objects[("example.com/v1", "Widget", "user", "w1")]
+    engine(kube).remove(inventory)
+    assert kube.find("CustomResourceDefinition", "widgets.example.com") is None
+
+
+def test_remove_without_inventory_finds_objects_by_label(kube: FakeKubernetes):
+    objects = rendered()
+    engine(kube).apply(objects, None)
+    engine(kube).remove(None, kinds=k8s.iter_kinds(objects))
+    assert kube.objects == {}
+
+
+def test_remove_tolerates_objects_already_gone(kube: FakeKubernetes):
+    inventory = engine(kube).apply(rendered(), None)
+    kube.objects.clear()
+    engine(kube).remove(inventory)
+    assert kube.objects == {}
+
+
+def test_generic_kinds_are_addressed_by_their_crd_plural(kube: FakeKubernetes):
+    objects = [
+        *rendered(),
+        {
+            "apiVersion": "example.com/v1",
+            "kind": "Widget",
+            "metadata": {"name": "w", "namespace": "ns"},
+            "spec": {"size": 1},
+        },
+    ]
+    engine(kube).apply(objects, None)
+    assert kube.get_object("Widget", "w", "ns")["spec"] == {"size": 1}
+
+
+def test_forbidden_becomes_trust_error(kube: FakeKubernetes):
+    kube.fail(403, verb="apply")
+    with pytest.raises(k8s.TrustError) as info:
+        engine(kube).apply(rendered(), None)
+    assert str(info.value) == "run: juju trust demo --scope=cluster"
+
+
+@pytest.mark.parametrize("code", [409, 429, 500, 503, 404])
+def test_conflicts_and_server_errors_are_transient(kube: FakeKubernetes, code: int):
+    kube.fail(code, verb="apply")
+    with pytest.raises(k8s.TransientError, match=str(code)):
+        engine(kube).apply(rendered(), None)
+
+
+def test_timeouts_are_transient(kube: FakeKubernetes):
+    kube.fail(error=lk_httpx.ConnectTimeout("timed out"), verb="apply")
+    with pytest.raises(k8s.TransientError, match="unreachable"):
+        engine(kube).apply(rendered(), None)
+
+
+def test_invalid_object_is_a_bug_and_propagates(kube: FakeKubernetes):
+    kube.fail(422, verb="apply")
+    with pytest.raises(ApiError):
+        engine(kube).apply(rendered(), None)
+
+
+def test_inventory_round_trip_and_corrupt_state():
+    inventory = k8s.Inventory("abc", frozenset({k8s.ObjectRef("v1", "ConfigMap", "x", "ns")}))
+    assert k8s.Inventory.loads(inventory.dumps()) == inventory
+    assert k8s.Inventory.loads("") is None
+    assert k8s.Inventory.loads("{not json") is None
+    assert k8s.Inventory.loads('{"digest": "x"}') is None
