@@ -34,16 +34,28 @@ def run(project: Path, pytest_args: list[str]) -> int:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src), env.get("PYTHONPATH", "")]))
     env["COVERAGE_FILE"] = str(ROOT / ".tox" / f".coverage.{project.name}")
     cmd = [
-        sys.executable, "-m", "coverage", "run", f"--rcfile={ROOT / 'pyproject.toml'}",
-        f"--source={src}", "-m", "pytest", "-c", str(ROOT / "pyproject.toml"),
-        "--rootdir", str(project), str(test_dir(project)), *pytest_args,
+        sys.executable,
+        "-m",
+        "coverage",
+        "run",
+        f"--rcfile={ROOT / 'pyproject.toml'}",
+        f"--source={src}",
+        "-m",
+        "pytest",
+        "-c",
+        str(ROOT / "pyproject.toml"),
+        "--rootdir",
+        str(project),
+        str(test_dir(project)),
+        *pytest_args,
     ]
     print(f"\n=== {project.relative_to(ROOT)} ===", flush=True)
     code = subprocess.call(cmd, cwd=project, env=env)
     if code == 0:
         subprocess.call(
             [sys.executable, "-m", "coverage", "report", f"--rcfile={ROOT / 'pyproject.toml'}"],
-            cwd=project, env=env,
+            cwd=project,
+            env=env,
         )
     return code
 
