@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import inspect
 import json
 import logging
 import lzma
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -119,6 +120,11 @@ def _scoped(rule: Mapping[str, Any], topology: Topology) -> dict[str, Any]:
     return out
 
 
+def charm_source_dir(charm: ops.CharmBase) -> Path:
+    """The directory of the charm's module (src/ in a packed charm), where its assets live."""
+    return Path(inspect.getfile(type(charm))).resolve().parent
+
+
 def _set_if_changed(bag: ops.RelationDataContent, key: str, value: str) -> bool:
     if bag.get(key) == value:
         return False
@@ -132,7 +138,7 @@ class MetricsEndpointProvider(ops.Object):
     def __init__(
         self,
         charm: ops.CharmBase,
-        jobs: list[dict[str, Any]],
+        jobs: list[dict[str, Any]] | Callable[[], list[dict[str, Any]]],
         *,
         relation_name: str = "metrics-endpoint",
         alert_rules_dir: Path | None = None,
@@ -141,36 +147,42 @@ class MetricsEndpointProvider(ops.Object):
         self._charm = charm
         self._relation_name = relation_name
         self._jobs = jobs
-        self._rules_dir = alert_rules_dir or Path(charm.charm_dir) / "src/prometheus_alert_rules"
+        self._rules_dir = alert_rules_dir or charm_source_dir(charm) / "prometheus_alert_rules"
         on = charm.on
         for event in (
             on[relation_name].relation_joined,
             on[relation_name].relation_changed,
             on.leader_elected,
             on.upgrade_charm,
+            on.config_changed,
             on.update_status,
         ):
             self.framework.observe(event, self._publish)
+
+    def scrape_jobs(self) -> list[dict[str, Any]]:
+        """The jobs to publish now (a callable given at construction is asked each time)."""
+        return self._jobs() if callable(self._jobs) else self._jobs
 
     def _publish(self, _: ops.EventBase) -> None:
         relations = self.model.relations[self._relation_name]
         if not relations:
             return
-        topology = Topology.of(self._charm)
-        app_data = {
-            "scrape_metadata": json.dumps(topology.as_dict()),
-            "scrape_jobs": json.dumps(self._jobs),
-            "alert_rules": json.dumps(load_alert_rules(self._rules_dir, topology)),
-        }
         unit_data = {
             "prometheus_scrape_unit_address": self._unit_address(relations[0]),
             "prometheus_scrape_unit_name": self._charm.unit.name,
             "prometheus_scrape_unit_path": "",
         }
+        app_data = {}
+        if self._charm.unit.is_leader():
+            topology = Topology.of(self._charm)
+            app_data = {
+                "scrape_metadata": json.dumps(topology.as_dict()),
+                "scrape_jobs": json.dumps(self.scrape_jobs()),
+                "alert_rules": json.dumps(load_alert_rules(self._rules_dir, topology)),
+            }
         for relation in relations:
-            if self._charm.unit.is_leader():
-                for key, value in app_data.items():
-                    _set_if_changed(relation.data[self._charm.app], key, value)
+            for key, value in app_data.items():
+                _set_if_changed(relation.data[self._charm.app], key, value)
             for key, value in unit_data.items():
                 _set_if_changed(relation.data[self._charm.unit], key, value)
 
@@ -195,7 +207,7 @@ class GrafanaDashboardProvider(ops.Object):
         super().__init__(charm, relation_name)
         self._charm = charm
         self._relation_name = relation_name
-        self._dir = dashboards_dir or Path(charm.charm_dir) / "src/grafana_dashboards"
+        self._dir = dashboards_dir or charm_source_dir(charm) / "grafana_dashboards"
         on = charm.on
         for event in (
             on[relation_name].relation_created,

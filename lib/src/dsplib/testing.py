@@ -174,7 +174,7 @@ class FakeKubernetes:
             if namespace not in (None, "*") and ns != namespace:
                 continue
             have = obj.get("metadata", {}).get("labels") or {}
-            if all(have.get(lk) == lv for lk, lv in wanted.items()):
+            if all(_label_matches(have, lk, lv) for lk, lv in wanted.items()):
                 items.append(res.from_dict(copy.deepcopy(obj)))
         return iter(items)
 
@@ -198,6 +198,24 @@ class FakeKubernetes:
                 if failure.times <= 0:
                     self._failures.remove(failure)
             raise failure.error
+
+
+def _label_matches(labels: dict[str, str], key: str, wanted: Any) -> bool:
+    """Label selector semantics for plain values and lightkube.operators."""
+    op = getattr(wanted, "op_name", None)
+    if op is None or op == "equal":
+        return labels.get(key) == getattr(wanted, "value", wanted)
+    if op == "exists":
+        return key in labels
+    if op == "not_exists":
+        return key not in labels
+    if op == "not_equal":
+        return labels.get(key) != wanted.value
+    if op == "in_":
+        return labels.get(key) in wanted.value
+    if op == "not_in":
+        return labels.get(key) not in wanted.value
+    raise NotImplementedError(op)
 
 
 def _type_of(res: type) -> tuple[str, str]:

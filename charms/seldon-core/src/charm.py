@@ -1,0 +1,256 @@
+#!/usr/bin/env python3
+# Copyright 2026 The Data Science Platform authors
+# See LICENSE file for licensing details.
+"""Charm for the Seldon Core 1.17 operator.
+
+One reconcile runs on every event and is idempotent: it validates config, makes sure the
+webhook certificate exists, sets the Pebble layer, applies the Kubernetes objects (leader
+only; no API write when nothing changed) and sends model credentials to profile namespaces.
+What it found is reported once, by collect-status.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import ops
+from object_storage import S3Requirer
+
+import seldon
+from dsplib import kubernetes, validation
+from dsplib.certificates import WebhookCertificate, WebhookCertificates
+from dsplib.dispatch import ManifestSender
+from dsplib.manifests import KubernetesManifests
+from dsplib.observability import GrafanaDashboardProvider, LogForwarder, MetricsEndpointProvider
+from dsplib.pebble import ensure_layer, failing_checks, services_running
+from dsplib.s3_credentials import InvalidS3Data, S3Connection
+
+logger = logging.getLogger(__name__)
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+class SeldonCoreCharm(ops.CharmBase):
+    """Runs the Seldon Core operator and owns its cluster objects."""
+
+    def __init__(self, framework: ops.Framework):
+        super().__init__(framework)
+        self.k8s = KubernetesManifests(self)
+        self.certificates = WebhookCertificates(self, seldon.WEBHOOK_SERVICE)
+        self.s3 = S3Requirer(self, "s3-credentials")
+        self.model_secrets = ManifestSender(self, "secrets", as_secret=True)
+        self.metrics = MetricsEndpointProvider(self, jobs=self._scrape_jobs)
+        self.dashboards = GrafanaDashboardProvider(self)
+        self.logs = LogForwarder(self)
+        self._problems: list[ops.StatusBase] = []
+
+        for event in (
+            self.on.install,
+            self.on.config_changed,
+            self.on.upgrade_charm,
+            self.on.leader_elected,
+            self.on.update_status,
+            self.on.seldon_core_pebble_ready,
+            self.s3.on.storage_connection_info_changed,
+            self.s3.on.storage_connection_info_gone,
+        ):
+            framework.observe(event, self._reconcile)
+        # Status is decided by the reconcile, so it runs on every relation event as well.
+        for endpoint in (
+            "gateway-info",
+            "s3-credentials",
+            "secrets",
+            "metrics-endpoint",
+            "grafana-dashboard",
+            "logging",
+        ):
+            for kind in ("relation_joined", "relation_changed", "relation_broken"):
+                framework.observe(getattr(self.on[endpoint], kind), self._reconcile)
+        framework.observe(self.on.remove, self._on_remove)
+        framework.observe(self.on.collect_unit_status, self._on_collect_status)
+
+    # -- reconcile ---------------------------------------------------------------------------
+
+    def _reconcile(self, event: ops.EventBase) -> None:
+        self._problems = []
+        try:
+            settings = seldon.Settings.from_config(self.config)
+        except validation.InvalidConfig as err:
+            self._problems.append(ops.BlockedStatus(str(err)))
+            return
+        gateway = self._gateway(settings)
+        certificate = self.certificates.get()
+        if certificate is None:
+            self._problems.append(
+                ops.WaitingStatus("waiting for the leader to create the webhook certificate")
+            )
+        self._configure_workload(settings, gateway, certificate)
+        if certificate is not None:
+            objects = self._manifests(settings, certificate)
+            self.k8s.reconcile(
+                objects,
+                verify=isinstance(event, ops.UpdateStatusEvent),
+                force=isinstance(event, ops.UpgradeCharmEvent),
+            )
+        self._send_model_credentials(settings)
+
+    def _gateway(self, settings: seldon.Settings) -> seldon.Gateway | None:
+        relation = self.model.get_relation("gateway-info")
+        related = None
+        if relation is not None and relation.app is not None:
+            try:
+                related = seldon.gateway_from_relation(relation.data[relation.app])
+            except ValueError as err:
+                self._problems.append(ops.BlockedStatus(str(err)))
+        return seldon.effective_gateway(settings, related)
+
+    def _configure_workload(
+        self,
+        settings: seldon.Settings,
+        gateway: seldon.Gateway | None,
+        certificate: WebhookCertificate | None,
+    ) -> None:
+        container = self.unit.get_container(seldon.CONTAINER)
+        if not container.can_connect():
+            self._problems.append(
+                ops.WaitingStatus("waiting for Pebble in the workload container")
+            )
+            return
+        if certificate is not None:
+            self._push_certificate(container, certificate)
+        layer = seldon.pebble_layer(settings, self.model.name, gateway)
+        if ensure_layer(container, seldon.SERVICE, layer):
+            logger.info("operator (re)started with new settings")
+
+    def _push_certificate(self, container: ops.Container, certificate: WebhookCertificate) -> None:
+        """Write the serving certificate where controller-runtime watches for it."""
+        files = {"tls.crt": certificate.cert, "tls.key": certificate.key, "ca.crt": certificate.ca}
+        for name, content in files.items():
+            path = f"{seldon.CERT_DIR}/{name}"
+            if _read(container, path) != content:
+                container.push(path, content, make_dirs=True, permissions=0o600)
+
+    def _manifests(
+        self, settings: seldon.Settings, certificate: WebhookCertificate
+    ) -> list[dict[str, Any]]:
+        context = seldon.manifest_context(
+            app=self.app.name, namespace=self.model.name, settings=settings, ca_cert=certificate.ca
+        )
+        return kubernetes.render(TEMPLATES, context)
+
+    def _send_model_credentials(self, settings: seldon.Settings) -> None:
+        """Deliver the rclone Secret to profile namespaces, or withdraw it."""
+        secrets_related = self.model.get_relation("secrets") is not None
+        s3_related = self.model.get_relation("s3-credentials") is not None
+        connection = None
+        if s3_related:
+            try:
+                connection = S3Connection.from_info(self.s3.get_storage_connection_info())
+            except InvalidS3Data as err:
+                self._problems.append(ops.BlockedStatus(str(err)))
+            if connection is None and not self._problems:
+                self._problems.append(ops.WaitingStatus("waiting for S3 credentials"))
+            if connection is not None and not secrets_related:
+                self._problems.append(
+                    ops.BlockedStatus(
+                        "integrate secrets with resource-dispatcher to deliver S3 credentials"
+                    )
+                )
+        manifests = (
+            [seldon.rclone_secret(settings.model_secret_name, connection)] if connection else []
+        )
+        self.model_secrets.send(manifests)
+
+    # -- observability -----------------------------------------------------------------------
+
+    def _scrape_jobs(self) -> list[dict[str, Any]]:
+        """The operator's metrics, and the executors of served models when enabled."""
+        port = self.config.get("metrics-port")
+        jobs: list[dict[str, Any]] = [
+            {
+                "job_name": "manager",
+                "metrics_path": "/metrics",
+                "static_configs": [{"targets": [f"*:{port}"]}],
+            }
+        ]
+        if self.config.get("scrape-models") and self.unit.is_leader():
+            targets = seldon.model_scrape_targets(self._predictor_services())
+            if targets:
+                jobs.append(
+                    {
+                        "job_name": "models",
+                        "metrics_path": seldon.EXECUTOR_METRICS_PATH,
+                        "static_configs": targets,
+                    }
+                )
+        return jobs
+
+    def _predictor_services(self) -> list[dict[str, Any]]:
+        """Services of served models in every namespace (empty when the API is unreachable)."""
+        from lightkube import operators
+        from lightkube.resources.core_v1 import Service
+
+        try:
+            listing = self.k8s.engine.client.list(
+                Service, namespace="*", labels={"seldon-deployment-id": operators.exists()}
+            )
+            return [
+                {
+                    "name": svc.metadata.name,
+                    "namespace": svc.metadata.namespace,
+                    "deployment": (svc.metadata.labels or {}).get("seldon-deployment-id", ""),
+                    "ports": [p.port for p in (svc.spec.ports or [])] if svc.spec else [],
+                }
+                for svc in listing
+                if svc.metadata
+            ]
+        except Exception as err:
+            logger.warning("cannot list model services for scraping: %s", type(err).__name__)
+            return []
+
+    # -- removal and status ------------------------------------------------------------------
+
+    def _on_remove(self, _: ops.RemoveEvent) -> None:
+        """Delete the cluster objects when the application goes (the lib checks that)."""
+        objects: list[dict[str, Any]] = []
+        try:
+            settings = seldon.Settings.from_config(self.config)
+            objects = kubernetes.render(
+                TEMPLATES,
+                seldon.manifest_context(
+                    app=self.app.name, namespace=self.model.name, settings=settings, ca_cert=""
+                ),
+            )
+        except validation.InvalidConfig:
+            logger.warning("config invalid at removal: deleting what the inventory lists")
+        self.k8s.remove(objects)
+
+    def _on_collect_status(self, event: ops.CollectStatusEvent) -> None:
+        for status in self._problems:
+            event.add_status(status)
+        k8s_status = self.k8s.status()
+        if k8s_status:
+            event.add_status(k8s_status)
+        event.add_status(self._workload_status())
+
+    def _workload_status(self) -> ops.StatusBase:
+        container = self.unit.get_container(seldon.CONTAINER)
+        if not services_running(container, [seldon.SERVICE]):
+            return ops.WaitingStatus("waiting for the operator service to start")
+        failing = failing_checks(container, ["manager-metrics", "webhook-listening"])
+        if failing:
+            return ops.WaitingStatus(f"waiting for the operator: {', '.join(failing)} not up")
+        return ops.ActiveStatus()
+
+
+def _read(container: ops.Container, path: str) -> str | None:
+    try:
+        return container.pull(path).read()
+    except (ops.pebble.PathError, ops.pebble.APIError):
+        return None
+
+
+if __name__ == "__main__":  # pragma: nocover
+    ops.main(SeldonCoreCharm)
