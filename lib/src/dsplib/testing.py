@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from lightkube import codecs
 from lightkube.core import resource as lk_resource
 from lightkube.core.exceptions import ApiError
 from lightkube.core.exceptions import httpx as lk_httpx  # pyright: ignore[reportPrivateImportUsage]
@@ -241,6 +240,44 @@ def _merge(into: dict[str, Any], patch: dict[str, Any]) -> None:
             into[key] = copy.deepcopy(value)
 
 
-def roundtrip(obj: dict[str, Any]) -> Any:
-    """A manifest dict as the lightkube object the real client would send."""
-    return codecs.from_dict(obj)
+KUBERNETES_VERSION = "1.33.0"  # the Charmed Kubernetes release the platform targets
+
+
+def validate_manifests(
+    objects: list[dict[str, Any]],
+    crds: list[dict[str, Any]] = (),  # type: ignore[assignment]
+) -> None:
+    """Fail unless every object is valid for the cluster we target.
+
+    Built-in kinds are checked against the Kubernetes OpenAPI schema (strict: unknown fields
+    are errors), custom kinds against the schema of their CRD, taken from `crds` and from the
+    CRDs among `objects`.
+    """
+    import kubernetes_validate
+
+    known = [*crds, *(o for o in objects if o["kind"] == "CustomResourceDefinition")]
+    for obj in objects:
+        crd = _crd_for(obj, known)
+        if crd is not None:
+            validate_against_crd(obj, crd)
+        else:
+            kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+
+
+def validate_against_crd(obj: dict[str, Any], crd: dict[str, Any]) -> None:
+    """Validate a custom resource with the openAPIV3Schema of its version in `crd`."""
+    import jsonschema
+
+    version = obj["apiVersion"].rpartition("/")[2]
+    versions = {v["name"]: v for v in crd["spec"]["versions"]}
+    assert version in versions, f"{obj['kind']} {version} is not a version of its CRD"
+    assert versions[version]["served"], f"{obj['kind']} {version} is not served"
+    jsonschema.validate(obj, versions[version]["schema"]["openAPIV3Schema"])
+
+
+def _crd_for(obj: dict[str, Any], crds: list[dict[str, Any]]) -> dict[str, Any] | None:
+    group = obj["apiVersion"].rpartition("/")[0]
+    for crd in crds:
+        if crd["spec"]["group"] == group and crd["spec"]["names"]["kind"] == obj["kind"]:
+            return crd
+    return None

@@ -1,0 +1,18 @@
+"""Shared paths for the repository-level tests."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+CHARM_DIRS = sorted(p.parent for p in ROOT.glob("charms/*/charmcraft.yaml"))
+
+
+def load_yaml(path: Path):
+    return yaml.safe_load(path.read_text())
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
