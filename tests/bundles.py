@@ -57,12 +57,14 @@ def our_charm(spec: dict[str, Any]) -> str | None:
 
 
 def endpoints_of(spec: dict[str, Any]) -> dict[str, tuple[str, str]]:
-    """endpoint -> (role, interface) of the charm an application deploys."""
+    """Endpoint -> (role, interface) of the charm an application deploys."""
     local = our_charm(spec)
     if local is not None:
         meta = load(ROOT / "charms" / local / "charmcraft.yaml")
-        roles = {r: {e: v["interface"] for e, v in (meta.get(r) or {}).items()}
-                 for r in ("provides", "requires", "peers")}
+        roles = {
+            r: {e: v["interface"] for e, v in (meta.get(r) or {}).items()}
+            for r in ("provides", "requires", "peers")
+        }
     else:
         known = load(CHARMHUB_ENDPOINTS)["charms"]
         roles = known[spec["charm"]]

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+
 from bundles import ROOT, endpoints_of, load, merge, our_charm
 from conftest import CHARM_DIRS
 
@@ -86,8 +87,10 @@ def test_charms_that_use_the_kubernetes_api_are_trusted(name: str):
 
 
 def test_overlay_semantics_remove_applications_with_their_relations():
-    base = {"applications": {"a": {"charm": "x"}, "b": {"charm": "y"}},
-            "relations": [["a:r", "b:r"]]}
+    base = {
+        "applications": {"a": {"charm": "x"}, "b": {"charm": "y"}},
+        "relations": [["a:r", "b:r"]],
+    }
     merged = merge(base, {"applications": {"b": None, "a": {"options": {"k": 1}}}})
     assert merged["applications"] == {"a": {"charm": "x", "options": {"k": 1}}}
     assert merged["relations"] == []
