@@ -1,0 +1,9 @@
+# Shortcuts to the same commands as ./dev (see README.md).
+.PHONY: test lint format unit static pack bench integration deploy
+
+test:
+	./dev test
+lint format unit static pack bench integration:
+	./dev tox -e $@
+deploy:
+	./dev deploy
