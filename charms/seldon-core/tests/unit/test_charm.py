@@ -482,3 +482,38 @@ def test_scaling_down_keeps_cluster_objects(ctx, kube):
         ),
     )
     assert kube.find("CustomResourceDefinition", "seldondeployments.machinelearning.seldon.io")
+
+
+# -- every endpoint, every relation event, empty or hostile data --------------------------------
+
+ENDPOINTS = [
+    "gateway-info",
+    "s3-credentials",
+    "secrets",
+    "metrics-endpoint",
+    "grafana-dashboard",
+    "logging",
+]
+GARBAGE = {
+    "gateway_name": "\x00",
+    "endpoint": "{",
+    "access-key": "",
+    "data": "- - -",
+    "dashboards": "x",
+}
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+@pytest.mark.parametrize("kind", ["joined", "changed", "broken"])
+@pytest.mark.parametrize("remote", [{}, GARBAGE], ids=["empty", "garbage"])
+def test_any_relation_event_with_any_data_never_raises(ctx, kube, endpoint, kind, remote):
+    relation = testing.Relation(endpoint, remote_app_data=remote, remote_units_data={0: remote})
+    event = {
+        "joined": lambda: ctx.on.relation_joined(relation, remote_unit=0),
+        "changed": lambda: ctx.on.relation_changed(relation, remote_unit=0),
+        "broken": lambda: ctx.on.relation_broken(relation),
+    }[kind]()
+    out = ctx.run(event, state(relations=[relation]))
+    assert out.unit_status.name in ("active", "blocked", "waiting")
+    if out.unit_status.name == "blocked":
+        assert endpoint in out.unit_status.message or "gateway-info" in out.unit_status.message
