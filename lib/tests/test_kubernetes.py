@@ -199,3 +199,20 @@ def test_inventory_round_trip_and_corrupt_state():
     assert k8s.Inventory.loads("") is None
     assert k8s.Inventory.loads("{not json") is None
     assert k8s.Inventory.loads('{"digest": "x"}') is None
+
+
+def test_read_and_read_all_return_dicts_and_none_when_absent(kube: FakeKubernetes):
+    engine(kube).apply(rendered(), None)
+    role = engine(kube).read(k8s.ObjectRef("rbac.authorization.k8s.io/v1", "ClusterRole", "demo"))
+    assert role is not None
+    assert role["rules"][0]["resources"] == ["configmaps"]
+    assert engine(kube).read(k8s.ObjectRef("v1", "ConfigMap", "nope", "ns")) is None
+    maps = engine(kube).read_all("v1", "ConfigMap", labels={k8s.CREATED_BY_LABEL: "demo"})
+    assert [m["metadata"]["name"] for m in maps] == ["demo-config"]
+    assert engine(kube).read_all("v1", "ConfigMap", namespace="other") == []
+
+
+def test_read_maps_api_errors(kube: FakeKubernetes):
+    kube.fail(403, verb="list")
+    with pytest.raises(k8s.TrustError):
+        engine(kube).read_all("v1", "Node")

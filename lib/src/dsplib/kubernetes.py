@@ -267,6 +267,30 @@ class KubernetesObjects:
             logger.warning("keeping %s: custom resources of it still exist", ref)
         self._delete(refs - in_use)
 
+    def read(self, ref: ObjectRef) -> dict[str, Any] | None:
+        """One object as a dict, or None when it does not exist."""
+        try:
+            obj = self._call(self.client.get, self._resource(ref), ref.name, namespace=ref.namespace)
+        except NotFoundError:
+            return None
+        return _to_dict(obj)
+
+    def read_all(
+        self,
+        api_version: str,
+        kind: str,
+        *,
+        namespace: str | None = None,
+        labels: Mapping[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Objects of a kind as dicts; `namespace="*"` means every namespace."""
+        res = self._resource(ObjectRef(api_version, kind, "-", namespace))
+        kwargs: dict[str, Any] = {"labels": dict(labels or {})}
+        if _is_namespaced(res):
+            kwargs["namespace"] = namespace or "*"
+        listing = self._call(self.client.list, res, **kwargs)
+        return [_to_dict(item) for item in self._call(list, listing)]
+
     # -- internals ---------------------------------------------------------------------------
 
     def _labelled(self, obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -378,6 +402,10 @@ class KubernetesObjects:
             raise
         except lk_httpx.TransportError as err:
             raise TransientError(f"Kubernetes API unreachable: {type(err).__name__}") from err
+
+
+def _to_dict(obj: Any) -> dict[str, Any]:
+    return dict(obj) if isinstance(obj, dict) else obj.to_dict()
 
 
 def _is_namespaced(resource: Any) -> bool:
