@@ -140,6 +140,13 @@ def test_any_region_signs_and_default_is_a_valid_location(ceph_rgw: RGWEndpoint)
         assert client.get_object(name, "k") == b"v"
 
 
+def test_a_region_the_gateway_does_not_have_is_named(ceph_rgw: RGWEndpoint):
+    client = connect(ceph_rgw, region="eu-west-9")
+    with client, pytest.raises(S3Error, match="no region 'eu-west-9'") as caught:
+        client.create_bucket(f"region-{secrets.token_hex(4)}")
+    assert caught.value.code == "InvalidLocationConstraint"
+
+
 def test_virtual_host_style(ceph_rgw: RGWEndpoint, s3: S3Client, bucket: str, monkeypatch):
     """Use <bucket>.localhost, which the gateway serves; the test resolves it to 127.0.0.1."""
     resolve = socket.getaddrinfo
@@ -201,6 +208,13 @@ def test_https_with_another_ca_is_a_tls_error(ceph_rgw_https: RGWEndpoint):
 def test_https_without_a_ca_uses_the_system_trust_and_fails(ceph_rgw_https: RGWEndpoint):
     client = connect(ceph_rgw_https, ca_pem="")
     with client, pytest.raises(S3TLSError, match="does not verify"):
+        client.head_bucket("bucket")
+
+
+def test_plain_http_to_the_https_port_suggests_https(ceph_rgw_https: RGWEndpoint):
+    endpoint = ceph_rgw_https.endpoint.replace("https://", "http://")
+    client = S3Client(endpoint, "a", "b", timeout=2)
+    with client, pytest.raises(S3Unreachable, match="is it an HTTPS port"):
         client.head_bucket("bucket")
 
 
