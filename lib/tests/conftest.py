@@ -11,6 +11,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from demo_charm import CONFIG, META, DemoCharm
 
+# The real Ceph RADOS Gateway fixtures (ceph_rgw, ceph_rgw_https, ceph_cluster); pytester
+# checks how they behave without Ceph.
+pytest_plugins = ["pytest_ceph_rgw", "pytester"]
+
 
 @pytest.fixture
 def kube(monkeypatch: pytest.MonkeyPatch) -> FakeKubernetes:

@@ -8,5 +8,6 @@ Modules:
     dispatch: per-profile objects sent to resource-dispatcher (kubernetes_manifest).
     sdi: Kubeflow's serialized-data-interface wire format.
     pebble: replan only when the layer changed; service and check state.
+    s3: a small S3 client (Signature V4 over httpx2) with typed errors, for Ceph RGW.
     testing: a fake lightkube client for unit tests.
 """
