@@ -62,6 +62,13 @@ def test_forbidden_blocks_with_the_trust_command_and_retries(ctx, kube: FakeKube
     assert kube.find("ConfigMap", "demo") is not None
 
 
+def test_the_last_failure_shows_on_hooks_that_do_not_reconcile(ctx, kube: FakeKubernetes):
+    kube.fail(403)
+    out = ctx.run(ctx.on.config_changed(), state())
+    out = ctx.run(ctx.on.start(), out)  # the demo charm does not reconcile on start
+    assert out.unit_status == testing.BlockedStatus("run: juju trust demo --scope=cluster")
+
+
 def test_server_errors_wait_and_retry(ctx, kube: FakeKubernetes):
     kube.fail(503, times=1)
     out = ctx.run(ctx.on.config_changed(), state())

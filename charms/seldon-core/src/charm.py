@@ -12,6 +12,7 @@ What it found is reported once, by collect-status.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,16 @@ logger = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent / "templates"
 
 
+@dataclass
+class Inputs:
+    """What config and relations say, and what is wrong with them."""
+
+    settings: seldon.Settings | None = None
+    gateway: seldon.Gateway | None = None
+    s3: S3Connection | None = None
+    problems: list[ops.StatusBase] = field(default_factory=list)
+
+
 class SeldonCoreCharm(ops.CharmBase):
     """Runs the Seldon Core operator and owns its cluster objects."""
 
@@ -44,7 +55,6 @@ class SeldonCoreCharm(ops.CharmBase):
         self.metrics = MetricsEndpointProvider(self, jobs=self._scrape_jobs)
         self.dashboards = GrafanaDashboardProvider(self)
         self.logs = LogForwarder(self)
-        self._problems: list[ops.StatusBase] = []
 
         for event in (
             self.on.install,
@@ -73,38 +83,59 @@ class SeldonCoreCharm(ops.CharmBase):
 
     # -- reconcile ---------------------------------------------------------------------------
 
-    def _reconcile(self, event: ops.EventBase) -> None:
-        self._problems = []
+    def _inputs(self) -> Inputs:
+        """Config and relation data, checked; problems found are statuses for collect-status.
+
+        Pure: reads only, so collect-status can call it on every hook.
+        """
+        inputs = Inputs()
         try:
-            settings = seldon.Settings.from_config(self.config)
+            inputs.settings = seldon.Settings.from_config(self.config)
         except validation.InvalidConfig as err:
-            self._problems.append(ops.BlockedStatus(str(err)))
+            inputs.problems.append(ops.BlockedStatus(str(err)))
+            return inputs
+        inputs.gateway = seldon.effective_gateway(inputs.settings, self._related_gateway(inputs))
+        if self.model.get_relation("s3-credentials") is not None:
+            try:
+                inputs.s3 = S3Connection.from_info(self.s3.get_storage_connection_info())
+            except InvalidS3Data as err:
+                inputs.problems.append(ops.BlockedStatus(str(err)))
+            else:
+                if inputs.s3 is None:
+                    inputs.problems.append(ops.WaitingStatus("waiting for S3 credentials"))
+                elif self.model.get_relation("secrets") is None:
+                    inputs.problems.append(
+                        ops.BlockedStatus(
+                            "integrate secrets with resource-dispatcher to deliver S3 credentials"
+                        )
+                    )
+        return inputs
+
+    def _related_gateway(self, inputs: Inputs) -> seldon.Gateway | None:
+        relation = self.model.get_relation("gateway-info")
+        if relation is None or relation.app is None:
+            return None
+        try:
+            return seldon.gateway_from_relation(relation.data[relation.app])
+        except ValueError as err:
+            inputs.problems.append(ops.BlockedStatus(str(err)))
+            return None
+
+    def _reconcile(self, event: ops.EventBase) -> None:
+        inputs = self._inputs()
+        if inputs.settings is None:
             return
-        gateway = self._gateway(settings)
         certificate = self.certificates.get()
-        if certificate is None:
-            self._problems.append(
-                ops.WaitingStatus("waiting for the leader to create the webhook certificate")
-            )
-        self._configure_workload(settings, gateway, certificate)
+        self._configure_workload(inputs.settings, inputs.gateway, certificate)
         if certificate is not None:
-            objects = self._manifests(settings, certificate)
             self.k8s.reconcile(
-                objects,
+                self._manifests(inputs.settings, certificate),
                 verify=isinstance(event, ops.UpdateStatusEvent),
                 force=isinstance(event, ops.UpgradeCharmEvent),
             )
-        self._send_model_credentials(settings)
-
-    def _gateway(self, settings: seldon.Settings) -> seldon.Gateway | None:
-        relation = self.model.get_relation("gateway-info")
-        related = None
-        if relation is not None and relation.app is not None:
-            try:
-                related = seldon.gateway_from_relation(relation.data[relation.app])
-            except ValueError as err:
-                self._problems.append(ops.BlockedStatus(str(err)))
-        return seldon.effective_gateway(settings, related)
+        secret_name = inputs.settings.model_secret_name
+        s3 = inputs.s3
+        self.model_secrets.send([seldon.rclone_secret(secret_name, s3)] if s3 else [])
 
     def _configure_workload(
         self,
@@ -114,9 +145,6 @@ class SeldonCoreCharm(ops.CharmBase):
     ) -> None:
         container = self.unit.get_container(seldon.CONTAINER)
         if not container.can_connect():
-            self._problems.append(
-                ops.WaitingStatus("waiting for Pebble in the workload container")
-            )
             return
         if certificate is not None:
             self._push_certificate(container, certificate)
@@ -139,29 +167,6 @@ class SeldonCoreCharm(ops.CharmBase):
             app=self.app.name, namespace=self.model.name, settings=settings, ca_cert=certificate.ca
         )
         return kubernetes.render(TEMPLATES, context)
-
-    def _send_model_credentials(self, settings: seldon.Settings) -> None:
-        """Deliver the rclone Secret to profile namespaces, or withdraw it."""
-        secrets_related = self.model.get_relation("secrets") is not None
-        s3_related = self.model.get_relation("s3-credentials") is not None
-        connection = None
-        if s3_related:
-            try:
-                connection = S3Connection.from_info(self.s3.get_storage_connection_info())
-            except InvalidS3Data as err:
-                self._problems.append(ops.BlockedStatus(str(err)))
-            if connection is None and not self._problems:
-                self._problems.append(ops.WaitingStatus("waiting for S3 credentials"))
-            if connection is not None and not secrets_related:
-                self._problems.append(
-                    ops.BlockedStatus(
-                        "integrate secrets with resource-dispatcher to deliver S3 credentials"
-                    )
-                )
-        manifests = (
-            [seldon.rclone_secret(settings.model_secret_name, connection)] if connection else []
-        )
-        self.model_secrets.send(manifests)
 
     # -- observability -----------------------------------------------------------------------
 
@@ -228,15 +233,21 @@ class SeldonCoreCharm(ops.CharmBase):
         self.k8s.remove(objects)
 
     def _on_collect_status(self, event: ops.CollectStatusEvent) -> None:
-        for status in self._problems:
+        for status in self._inputs().problems:
             event.add_status(status)
         k8s_status = self.k8s.status()
         if k8s_status:
             event.add_status(k8s_status)
+        if self.certificates.current() is None:
+            event.add_status(
+                ops.WaitingStatus("waiting for the leader to create the webhook certificate")
+            )
         event.add_status(self._workload_status())
 
     def _workload_status(self) -> ops.StatusBase:
         container = self.unit.get_container(seldon.CONTAINER)
+        if not container.can_connect():
+            return ops.WaitingStatus("waiting for Pebble in the workload container")
         if not services_running(container, [seldon.SERVICE]):
             return ops.WaitingStatus("waiting for the operator service to start")
         failing = failing_checks(container, ["manager-metrics", "webhook-listening"])

@@ -168,6 +168,10 @@ class WebhookCertificates(ops.Object):
             logger.info("renewed webhook certificate for %s", self.dns_names[-1])
         return fresh
 
+    def current(self) -> WebhookCertificate | None:
+        """The certificate as stored, without creating or renewing one (for status)."""
+        return self._read()[1]
+
     def _read(self) -> tuple[ops.Secret | None, WebhookCertificate | None]:
         try:
             secret = self.model.get_secret(label=self._label)

@@ -270,7 +270,9 @@ class KubernetesObjects:
     def read(self, ref: ObjectRef) -> dict[str, Any] | None:
         """One object as a dict, or None when it does not exist."""
         try:
-            obj = self._call(self.client.get, self._resource(ref), ref.name, namespace=ref.namespace)
+            obj = self._call(
+                self.client.get, self._resource(ref), ref.name, namespace=ref.namespace
+            )
         except NotFoundError:
             return None
         return _to_dict(obj)

@@ -2,7 +2,8 @@
 
 `KubernetesManifests` keeps the inventory of what was applied in charm state, so every hook
 can call `reconcile()` unconditionally: when nothing changed it costs a hash and no API call.
-The outcome of the last attempt is exposed as an ops status for the charm's collect-status.
+The outcome of the last attempt is kept in charm state too, so the status stays true on hooks
+that do not reconcile (actions, for instance) until an attempt succeeds.
 """
 
 from __future__ import annotations
@@ -34,10 +35,9 @@ class KubernetesManifests(ops.Object):
 
     def __init__(self, charm: ops.CharmBase, key: str = "kubernetes"):
         super().__init__(charm, key)
-        self._stored.set_default(inventory="")
+        self._stored.set_default(inventory="", error="", error_kind="")
         client = self.client_factory(charm.app.name) if self.client_factory else None
         self.engine = KubernetesObjects(charm.app.name, charm.model.name, client=client)
-        self.error: KubernetesError | None = None
         self.applied = False
 
     @property
@@ -69,7 +69,7 @@ class KubernetesManifests(ops.Object):
             return False
         self.applied = previous is None or current.digest != previous.digest or force
         self._stored.inventory = current.dumps()
-        self.error = None
+        self._stored.error = self._stored.error_kind = ""
         return True
 
     def remove(self, objects: Iterable[Mapping[str, Any]] = ()) -> None:
@@ -95,15 +95,18 @@ class KubernetesManifests(ops.Object):
         return self.model.app.name
 
     def status(self) -> ops.StatusBase | None:
-        """Status for the last attempt this hook, or None if it succeeded or did not run."""
-        if isinstance(self.error, TrustError):
-            return ops.BlockedStatus(str(self.error))
-        if self.error is not None:
-            return ops.WaitingStatus(f"{self.error}; retrying")
+        """Status of the leader's last attempt, None if it worked (or on other units)."""
+        if not self.model.unit.is_leader():
+            return None
+        if self._stored.error_kind == "trust":
+            return ops.BlockedStatus(self._stored.error)
+        if self._stored.error:
+            return ops.WaitingStatus(f"{self._stored.error}; retrying")
         return None
 
     def _record(self, err: KubernetesError) -> None:
-        self.error = err
+        self._stored.error = str(err)
+        self._stored.error_kind = "trust" if isinstance(err, TrustError) else "transient"
         if isinstance(err, TrustError):
             logger.error("Kubernetes API refused access (%s): %s", err.detail, err)
         else:

@@ -265,14 +265,35 @@ def validate_manifests(
 
 
 def validate_against_crd(obj: dict[str, Any], crd: dict[str, Any]) -> None:
-    """Validate a custom resource with the openAPIV3Schema of its version in `crd`."""
+    """Validate a custom resource with the openAPIV3Schema of its version in `crd`.
+
+    Fields the schema does not know are errors, as with the API server's strict field
+    validation: the server would otherwise drop a misspelt field without a word.
+    """
     import jsonschema
 
     version = obj["apiVersion"].rpartition("/")[2]
     versions = {v["name"]: v for v in crd["spec"]["versions"]}
     assert version in versions, f"{obj['kind']} {version} is not a version of its CRD"
     assert versions[version]["served"], f"{obj['kind']} {version} is not served"
-    jsonschema.validate(obj, versions[version]["schema"]["openAPIV3Schema"])
+    jsonschema.validate(obj, _strict(versions[version]["schema"]["openAPIV3Schema"]))
+
+
+def _strict(schema: Any) -> Any:
+    """Close every object schema that lists its properties and does not keep unknown fields."""
+    if isinstance(schema, list):
+        return [_strict(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: _strict(value) for key, value in schema.items()}
+    closed = (
+        "properties" in schema
+        and "additionalProperties" not in schema
+        and not schema.get("x-kubernetes-preserve-unknown-fields")
+    )
+    if closed:
+        out["additionalProperties"] = False
+    return out
 
 
 def _crd_for(obj: dict[str, Any], crds: list[dict[str, Any]]) -> dict[str, Any] | None:

@@ -517,3 +517,13 @@ def test_any_relation_event_with_any_data_never_raises(ctx, kube, endpoint, kind
     assert out.unit_status.name in ("active", "blocked", "waiting")
     if out.unit_status.name == "blocked":
         assert endpoint in out.unit_status.message or "gateway-info" in out.unit_status.message
+
+
+def test_status_stays_true_on_hooks_that_do_not_reconcile(ctx, kube):
+    out = ctx.run(ctx.on.config_changed(), state(config={"log-level": "loud"}))
+    out = ctx.run(ctx.on.start(), out)
+    assert out.unit_status.name == "blocked"
+    kube.fail(403)
+    out = ctx.run(ctx.on.config_changed(), state())
+    out = ctx.run(ctx.on.start(), out)
+    assert out.unit_status == TRUST

@@ -1,0 +1,218 @@
+"""Scenario tests of the intel-notebooks charm."""
+
+import json
+
+import pytest
+from ops import testing
+
+from conftest import MODEL
+from dsplib.testing import FakeKubernetes
+
+DISPATCHER = testing.Relation("pod-defaults", remote_app_name="resource-dispatcher")
+TRUST = testing.BlockedStatus("run: juju trust intel-notebooks --scope=cluster")
+
+
+def state(*, leader=True, config=None, relations=(DISPATCHER,), **kw) -> testing.State:
+    return testing.State(
+        leader=leader, model=MODEL, config=config or {}, relations=set(relations), **kw
+    )
+
+
+def sent_poddefaults(out: testing.State) -> list[dict]:
+    relation = next(r for r in out.relations if r.endpoint == "pod-defaults")
+    return json.loads(relation.local_app_data["kubernetes_manifests"])
+
+
+def mark_daemonset(kube: FakeKubernetes, ready: int, desired: int) -> None:
+    ds = kube.get_object("DaemonSet", "intel-notebooks-prepull", "kubeflow")
+    ds["metadata"]["generation"] = 1
+    ds["status"] = {
+        "observedGeneration": 1,
+        "currentNumberScheduled": desired,
+        "numberMisscheduled": 0,
+        "desiredNumberScheduled": desired,
+        "numberReady": ready,
+        "updatedNumberScheduled": desired,
+    }
+
+
+def test_install_sends_the_poddefault_and_starts_prepulling(ctx, kube):
+    out = ctx.run(ctx.on.install(), state())
+    [poddefault] = sent_poddefaults(out)
+    assert poddefault["metadata"]["name"] == "intel-optimizations"
+    ds = kube.get_object("DaemonSet", "intel-notebooks-prepull", "kubeflow")
+    images = [c["image"] for c in ds["spec"]["template"]["spec"]["initContainers"]]
+    assert len(images) == 3
+    assert out.unit_status == testing.MaintenanceStatus("starting to pre-pull images")
+
+
+def test_status_follows_prepull_progress(ctx, kube):
+    out = ctx.run(ctx.on.install(), state())
+    mark_daemonset(kube, ready=3, desired=4)
+    out = ctx.run(ctx.on.update_status(), out)
+    assert out.unit_status == testing.MaintenanceStatus("images cached on 3/4 nodes")
+    mark_daemonset(kube, ready=4, desired=4)
+    out = ctx.run(ctx.on.update_status(), out)
+    assert out.unit_status == testing.ActiveStatus()
+
+
+def test_a_node_selector_that_matches_nothing_blocks(ctx, kube):
+    out = ctx.run(ctx.on.install(), state(config={"node-selector": "gpu=yes"}))
+    assert kube.get_object("DaemonSet", "intel-notebooks-prepull")["spec"]["template"]["spec"][
+        "nodeSelector"
+    ] == {"gpu": "yes"}
+    mark_daemonset(kube, ready=0, desired=0)
+    out = ctx.run(ctx.on.update_status(), out)
+    assert out.unit_status == testing.BlockedStatus(
+        "node-selector matches no node: fix it or leave it empty"
+    )
+
+
+def test_turning_prepull_off_deletes_the_daemonset(ctx, kube):
+    out = ctx.run(ctx.on.install(), state())
+    out = ctx.run(
+        ctx.on.config_changed(), state(config={"prepull": False}, stored_states=out.stored_states)
+    )
+    assert kube.find("DaemonSet", "intel-notebooks-prepull") is None
+    assert out.unit_status == testing.ActiveStatus()
+
+
+def test_repeated_events_write_nothing(ctx, kube):
+    out = ctx.run(ctx.on.install(), state())
+    mark_daemonset(kube, ready=2, desired=2)
+    kube.reset_calls()
+    for event in (ctx.on.config_changed(), ctx.on.update_status(), ctx.on.config_changed()):
+        out = ctx.run(event, out)
+    assert kube.writes == []
+    assert out.unit_status == testing.ActiveStatus()
+
+
+def test_config_changes_reach_the_poddefault(ctx, kube):
+    out = ctx.run(ctx.on.config_changed(), state(config={"omp-num-threads": "6"}))
+    env = {e["name"]: e for e in sent_poddefaults(out)[0]["spec"]["env"]}
+    assert env["OMP_NUM_THREADS"]["value"] == "6"
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("images", "- UPPER"),
+        ("omp-num-threads", "-1"),
+        ("onednn-max-cpu-isa", "MMX"),
+        ("node-selector", "=="),
+        ("kmp-blocktime", -1),
+    ],
+)
+def test_bad_config_blocks_naming_the_option_and_changes_nothing(ctx, kube, option, value):
+    out = ctx.run(ctx.on.config_changed(), state(config={option: value}))
+    assert out.unit_status.name == "blocked"
+    assert out.unit_status.message.startswith(f"config {option}: expected")
+    assert kube.calls == []
+    relation = next(iter(out.relations))
+    assert "kubernetes_manifests" not in relation.local_app_data
+
+
+def test_without_resource_dispatcher_it_says_what_to_integrate(ctx, kube):
+    out = ctx.run(ctx.on.install(), state(relations=()))
+    assert out.unit_status == testing.BlockedStatus(
+        "integrate pod-defaults with resource-dispatcher to reach profiles"
+    )
+
+
+@pytest.mark.parametrize("kind", ["joined", "changed", "broken"])
+def test_pod_defaults_relation_events(ctx, kube, kind):
+    relation = testing.Relation("pod-defaults", remote_app_data={"junk": "{"})
+    event = {
+        "joined": lambda: ctx.on.relation_joined(relation, remote_unit=0),
+        "changed": lambda: ctx.on.relation_changed(relation, remote_unit=0),
+        "broken": lambda: ctx.on.relation_broken(relation),
+    }[kind]()
+    out = ctx.run(event, state(relations=[relation]))
+    if kind == "broken":
+        assert out.unit_status.name == "blocked"
+    else:
+        assert sent_poddefaults(out)[0]["kind"] == "PodDefault"
+
+
+def test_forbidden_blocks_with_the_trust_command(ctx, kube):
+    kube.fail(403)
+    out = ctx.run(ctx.on.install(), state())
+    assert out.unit_status == TRUST
+
+
+def test_api_errors_wait_and_retry(ctx, kube):
+    kube.fail(503, times=1)
+    out = ctx.run(ctx.on.install(), state())
+    assert out.unit_status.name == "waiting"
+    out = ctx.run(ctx.on.update_status(), out)
+    assert kube.find("DaemonSet", "intel-notebooks-prepull") is not None
+
+
+def test_non_leader_only_reports(ctx, kube):
+    out = ctx.run(ctx.on.install(), state(leader=False))
+    assert kube.calls == []
+    assert out.unit_status == testing.ActiveStatus()
+
+
+def test_upgrade_reapplies(ctx, kube):
+    out = ctx.run(ctx.on.install(), state())
+    kube.reset_calls()
+    ctx.run(ctx.on.upgrade_charm(), out)
+    assert ("apply", "DaemonSet/kubeflow/intel-notebooks-prepull") in kube.writes
+
+
+def _node(name, images, labels=None):
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": name, "labels": labels or {}},
+        "status": {"images": [{"names": [i]} for i in images]},
+    }
+
+
+def test_image_report_action(ctx, kube):
+    config = {"images": "- ghcr.io/o/scipy:1\n- ghcr.io/o/tf:1"}
+    kube.objects[("v1", "Node", None, "n1")] = _node(
+        "n1", ["ghcr.io/o/scipy:1"], {"feature.node.kubernetes.io/cpu-cpuid.AMXTILE": "true"}
+    )
+    kube.objects[("v1", "Node", None, "n2")] = _node("n2", ["ghcr.io/o/scipy:1", "ghcr.io/o/tf:1"])
+    ctx.run(ctx.on.action("image-report", params={"format": "json"}), state(config=config))
+    report = json.loads(ctx.action_results["report"])
+    assert report[0] == {
+        "node": "n1",
+        "cached": ["ghcr.io/o/scipy:1"],
+        "missing": ["ghcr.io/o/tf:1"],
+        "cpu-features": ["AMX"],
+    }
+    assert report[1]["missing"] == []
+
+    ctx.run(ctx.on.action("image-report"), state(config=config))
+    assert "missing ghcr.io/o/tf:1" in ctx.action_results["report"]
+
+
+def test_image_report_fails_cleanly(ctx, kube):
+    kube.fail(403, verb="list")
+    with pytest.raises(testing.ActionFailed) as info:
+        ctx.run(ctx.on.action("image-report"), state())
+    assert (
+        info.value.message == "cannot read nodes: run: juju trust intel-notebooks --scope=cluster"
+    )
+    kube.heal()
+    with pytest.raises(testing.ActionFailed, match="config images"):
+        ctx.run(ctx.on.action("image-report"), state(config={"images": "[]"}))
+
+
+def test_status_stays_blocked_after_an_action(ctx, kube):
+    out = ctx.run(ctx.on.config_changed(), state(config={"images": "[]"}))
+    with pytest.raises(testing.ActionFailed):
+        ctx.run(ctx.on.action("image-report"), out)
+    out = ctx.run(ctx.on.update_status(), out)
+    assert out.unit_status.name == "blocked"
+
+
+def test_remove_deletes_the_daemonset_only_with_the_application(ctx, kube):
+    out = ctx.run(ctx.on.install(), state())
+    ctx.run(ctx.on.remove(), state(planned_units=1, stored_states=out.stored_states))
+    assert kube.find("DaemonSet", "intel-notebooks-prepull") is not None
+    ctx.run(ctx.on.remove(), state(planned_units=0, stored_states=out.stored_states))
+    assert kube.find("DaemonSet", "intel-notebooks-prepull") is None
