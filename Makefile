@@ -1,5 +1,5 @@
 # Shortcuts to the same commands as ./dev (see README.md).
-.PHONY: test lint format unit static pack bench integration deploy
+.PHONY: test lint format unit static pack bench integration deploy images-list
 
 test:
 	./dev test
@@ -7,3 +7,6 @@ lint format unit static pack bench integration:
 	./dev tox -e $@
 deploy:
 	./dev deploy
+
+images-list:
+	./dev tox -q -e images-list

@@ -7,7 +7,7 @@ from render import rendered_manifests
 
 def test_every_rendered_object_validates():
     objects = rendered_manifests()
-    assert {o["kind"] for o in objects} == {"DaemonSet", "PodDefault"}
+    assert {o["kind"] for o in objects} == {"DaemonSet", "NetworkPolicy", "PodDefault"}
     validate_manifests(objects, [PODDEFAULT_CRD])
 
 
