@@ -105,7 +105,8 @@ def ingress_url(juju: jubilant.Juju, kube: Client) -> str:
         return os.environ["DSP_INGRESS_URL"].rstrip("/")
     assert juju.model
     service = kube.get(Service, "istio-ingressgateway-workload", namespace=juju.model)
-    ingress = (service.status and service.status.loadBalancer and service.status.loadBalancer.ingress) or []
+    balancer = service.status.loadBalancer if service.status else None
+    ingress = (balancer.ingress if balancer else None) or []
     if not ingress:
         pytest.fail("the ingress gateway has no LoadBalancer address: set DSP_INGRESS_URL")
     address = ingress[0].ip or ingress[0].hostname
@@ -121,18 +122,22 @@ class Browser:
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
 
     def get(self, path_or_url: str) -> tuple[str, str]:
-        return self._open(urllib.request.Request(self._url(path_or_url)))
+        return self._open(urllib.request.Request(self._url(path_or_url)))  # noqa: S310
 
     def post(self, url: str, form: dict[str, str]) -> tuple[str, str]:
         data = urllib.parse.urlencode(form).encode()
-        return self._open(urllib.request.Request(self._url(url), data=data, method="POST"))
+        request = urllib.request.Request(self._url(url), data=data, method="POST")  # noqa: S310
+        return self._open(request)
 
     def _url(self, path_or_url: str) -> str:
-        return urllib.parse.urljoin(self.base + "/", path_or_url)
+        """An http(s) URL on the gateway (the only scheme the login ever redirects to)."""
+        url = urllib.parse.urljoin(self.base + "/", path_or_url)
+        assert url.startswith(("http://", "https://")), url
+        return url
 
     def _open(self, request: urllib.request.Request) -> tuple[str, str]:
         try:
-            with self.opener.open(request, timeout=30) as response:  # noqa: S310 - http(s) only
+            with self.opener.open(request, timeout=30) as response:
                 return response.geturl(), response.read().decode(errors="replace")
         except urllib.error.HTTPError as err:
             return err.geturl(), err.read().decode(errors="replace")

@@ -157,7 +157,7 @@ class DexCharm(ops.CharmBase):
                 bag["issuer-url"] = issuer
 
     def _publish_route(self, settings: dex.Settings, leaving: ops.Relation | None) -> None:
-        """ingress (SDI v1): istio-pilot routes /dex to our Service, keeping the path."""
+        """Ingress (SDI v1): istio-pilot routes /dex to our Service, keeping the path."""
         route = {
             "service": self.app.name,
             "port": settings.port,
@@ -226,7 +226,8 @@ class DexCharm(ops.CharmBase):
             return [], None
 
     def _directory(self, relation: ops.Relation, data: dict[str, str]) -> dex.Directory:
-        assert self.ldap is not None and relation.app is not None
+        assert self.ldap is not None
+        assert relation.app is not None
         app = relation.app.name
         provided = self.ldap.consume_ldap_relation_data(relation=relation)
         if provided is None or not provided.bind_password:
@@ -268,7 +269,7 @@ class DexCharm(ops.CharmBase):
         return sorted(certificates)
 
     def _static_password_hash(self, settings: dex.Settings) -> str:
-        """bcrypt hash of static-password, kept across hooks while the password is the same."""
+        """Bcrypt hash of static-password, kept across hooks while the password is the same."""
         if not (settings.enable_password_db and settings.static_password):
             return ""
         previous = str(self._stored.static_password_hash)

@@ -35,7 +35,7 @@ CONFIG_PATH = "/etc/dex/config.docker.yaml"
 COMMAND = f"/usr/local/bin/docker-entrypoint dex serve {CONFIG_PATH}"
 METRICS_PORT = 5558
 ISSUER_PATH = "/dex"
-BIND_PASSWORD_ENV = "LDAP_BIND_PW"
+BIND_PASSWORD_ENV = "LDAP_BIND_PW"  # noqa: S105 - the name of a variable, not a password
 CONFIG_HASH_ENV = "DEX_CONFIG_HASH"
 LDAP_CONNECTOR_ID = "ldap"
 LOCAL_CONNECTOR_ID = "local"  # Dex's id for the password database
@@ -135,7 +135,9 @@ class Settings:
         password = str(config.get("static-password") or "")
         if bool(username) != bool(password):
             missing = "static-password" if username else "static-username"
-            raise check.InvalidConfig(missing, "a value (static-username and static-password go together)")
+            raise check.InvalidConfig(
+                missing, "a value (static-username and static-password go together)"
+            )
         if len(password.encode()) > BCRYPT_MAX_BYTES:
             raise check.InvalidConfig("static-password", "at most 72 bytes (the bcrypt limit)")
         display = str(config.get("ldap-display-name") or "").strip()
@@ -199,7 +201,9 @@ def parse_connectors(text: str) -> tuple[dict[str, Any], ...]:
     seen: set[str] = set()
     for connector in data:
         kind, ident = connector.get("type"), connector.get("id")
-        if not (isinstance(kind, str) and kind.strip() and isinstance(ident, str) and ident.strip()):
+        if not (
+            isinstance(kind, str) and kind.strip() and isinstance(ident, str) and ident.strip()
+        ):
             raise check.InvalidConfig("connectors", "every connector to have a type and an id")
         if ident == LOCAL_CONNECTOR_ID or ident.startswith(LDAP_CONNECTOR_ID):
             raise check.InvalidConfig(
@@ -224,7 +228,9 @@ def ldap_search(config: Mapping[str, Any]) -> LdapSearch:
         if "$" in value:
             raise check.InvalidConfig(option, "a value without '$' (Dex expands $VARIABLES)")
         if option.endswith("-filter") and not _is_filter(value):
-            raise check.InvalidConfig(option, "an LDAP filter in parentheses, e.g. (objectClass=person)")
+            raise check.InvalidConfig(
+                option, "an LDAP filter in parentheses, e.g. (objectClass=person)"
+            )
         if option.endswith("-attribute") and not _ATTRIBUTE.match(value):
             raise check.InvalidConfig(option, "an LDAP attribute name such as uid, or DN")
         if option.endswith("-base-dn") and "=" not in value:
@@ -370,7 +376,9 @@ def ldap_connectors(
         )
     hosts = list(dict.fromkeys(h for h in (_endpoint(u, scheme) for u in urls) if h))
     if not hosts:
-        raise LdapDataError(f"ldap: {directory.app} sent no usable {scheme}:// URL; fix {directory.app}")
+        raise LdapDataError(
+            f"ldap: {directory.app} sent no usable {scheme}:// URL; fix {directory.app}"
+        )
     ca = "".join(c if c.endswith("\n") else c + "\n" for c in ca_certificates if c.strip())
     connectors = []
     for index, host in enumerate(hosts):
@@ -427,7 +435,7 @@ def _ldap_config(
 
 
 def static_client(data: Mapping[str, Any]) -> dict[str, Any]:
-    """A Dex static client from oidc-client data (validated by SDI: id, name, redirectURIs, secret)."""
+    """A Dex static client from oidc-client data (SDI has checked its four fields)."""
     return {
         "id": data["id"],
         "name": data["name"],

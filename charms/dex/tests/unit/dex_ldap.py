@@ -84,7 +84,9 @@ def _service_connection(config: Mapping[str, Any]) -> ldap3.Connection:
     """Dex's do(): a new connection with the initial bind as bindDN."""
     conn = _connect(config)
     if not conn.rebind(user=config.get("bindDN") or None, password=config.get("bindPW") or None):
-        raise DexLoginError(f"initial bind for user {config.get('bindDN')!r} failed: {conn.result}")
+        raise DexLoginError(
+            f"initial bind for user {config.get('bindDN')!r} failed: {conn.result}"
+        )
     return conn
 
 
@@ -109,9 +111,9 @@ def _scope(value: str | None) -> Any:
 
 def _search(conn: ldap3.Connection, base: str, query: str, scope: Any, attributes: list[str]):
     wanted = sorted({a for a in attributes if a and a != "DN"}) or [ldap3.NO_ATTRIBUTES]
-    if not conn.search(base, query, search_scope=scope, attributes=wanted):
-        if conn.result.get("result") not in (0, 32):  # success or noSuchObject (no entries)
-            raise DexLoginError(f"search with filter {query!r} failed: {conn.result}")
+    found = conn.search(base, query, search_scope=scope, attributes=wanted)
+    if not found and conn.result.get("result") not in (0, 32):  # 32: noSuchObject, no entries
+        raise DexLoginError(f"search with filter {query!r} failed: {conn.result}")
     return [e for e in conn.response or [] if e.get("type") == "searchResEntry"]
 
 
@@ -181,7 +183,11 @@ def _groups(config: Mapping[str, Any], user: Mapping[str, Any]) -> list[str]:
             conn = _service_connection(config)
             try:
                 found = _search(
-                    conn, groups["baseDN"], query, _scope(groups.get("scope")), [groups["nameAttr"]]
+                    conn,
+                    groups["baseDN"],
+                    query,
+                    _scope(groups.get("scope")),
+                    [groups["nameAttr"]],
                 )
             finally:
                 conn.unbind()

@@ -19,7 +19,7 @@ from dsplib.sdi import SCHEMAS, validate
 
 CONFIG = "etc/dex/config.docker.yaml"
 STATIC = {"static-username": "admin@example.com", "static-password": "static-pw-1"}
-BIND_PASSWORD = "bind-pw-QXJ0"  # noqa: S105 - test value
+BIND_PASSWORD = "bind-pw-QXJ0"
 TRUST = testing.BlockedStatus("run: juju trust dex-auth --scope=cluster")
 GATEKEEPER = {
     "id": "authservice-oidc",
@@ -139,7 +139,9 @@ def test_pebble_ready_runs_dex_with_its_config_and_rbac(ctx, kube):
     fs = out.get_container("dex").get_filesystem(ctx)
     assert (fs / CONFIG).stat().st_mode & 0o777 == 0o600
     service = out.get_container("dex").plan.services["dex"]
-    assert service.command == "/usr/local/bin/docker-entrypoint dex serve /etc/dex/config.docker.yaml"
+    assert (
+        service.command == "/usr/local/bin/docker-entrypoint dex serve /etc/dex/config.docker.yaml"
+    )
     assert service.environment["KUBERNETES_POD_NAMESPACE"] == "kubeflow"
     assert {p.port for p in out.opened_ports} == {5556, 5558}
 
@@ -198,9 +200,7 @@ def test_upgrade_reapplies_rbac(ctx, kube):
 def test_non_leader_runs_dex_without_touching_kubernetes_or_app_data(ctx, kube):
     route = testing.Relation("ingress", remote_app_data={"_supported_versions": "- v1\n"})
     oidc = testing.Relation("dex-oidc-config", remote_app_name="oidc-gatekeeper")
-    out = ctx.run(
-        ctx.on.pebble_ready(container()), state(leader=False, relations=[route, oidc])
-    )
+    out = ctx.run(ctx.on.pebble_ready(container()), state(leader=False, relations=[route, oidc]))
     assert kube.calls == []
     assert out.get_relation(route.id).local_app_data == {}
     assert out.get_relation(oidc.id).local_app_data == {}
@@ -239,23 +239,68 @@ def test_stopped_service_is_waiting(ctx, kube):
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        ({"issuer-url": "ftp://dex.example.com/dex"}, "config issuer-url: expected an http(s):// URL ending in /dex (the ingress path)"),
-        ({"issuer-url": "https://dex.example.com/auth"}, "config issuer-url: expected an http(s):// URL ending in /dex (the ingress path)"),
+        (
+            {"issuer-url": "ftp://dex.example.com/dex"},
+            "config issuer-url: expected an http(s):// URL ending in /dex (the ingress path)",
+        ),
+        (
+            {"issuer-url": "https://dex.example.com/auth"},
+            "config issuer-url: expected an http(s):// URL ending in /dex (the ingress path)",
+        ),
         ({"public-url": "dex.example.com"}, "config public-url: expected an http(s):// URL"),
-        ({"connectors": "- type: saml\n  id: [unclosed"}, "config connectors: expected a YAML list of Dex connectors"),
-        ({"connectors": "type: github"}, "config connectors: expected a YAML list of Dex connectors"),
-        ({"connectors": "- name: GitHub\n  type: github"}, "config connectors: expected every connector to have a type and an id"),
-        ({"connectors": "- {type: github, id: gh}\n- {type: gitlab, id: gh}"}, "config connectors: expected unique ids (gh appears twice)"),
-        ({"connectors": "- {type: ldap, id: ldap}"}, "config connectors: expected another id than ldap (local and ldap* are reserved)"),
-        ({"static-password": ""}, "config static-password: expected a value (static-username and static-password go together)"),
-        ({"static-password": "x" * 73}, "config static-password: expected at most 72 bytes (the bcrypt limit)"),
+        (
+            {"connectors": "- type: saml\n  id: [unclosed"},
+            "config connectors: expected a YAML list of Dex connectors",
+        ),
+        (
+            {"connectors": "type: github"},
+            "config connectors: expected a YAML list of Dex connectors",
+        ),
+        (
+            {"connectors": "- name: GitHub\n  type: github"},
+            "config connectors: expected every connector to have a type and an id",
+        ),
+        (
+            {"connectors": "- {type: github, id: gh}\n- {type: gitlab, id: gh}"},
+            "config connectors: expected unique ids (gh appears twice)",
+        ),
+        (
+            {"connectors": "- {type: ldap, id: ldap}"},
+            "config connectors: expected another id than ldap (local and ldap* are reserved)",
+        ),
+        (
+            {"static-password": ""},
+            "config static-password: expected a value "
+            "(static-username and static-password go together)",
+        ),
+        (
+            {"static-password": "x" * 73},
+            "config static-password: expected at most 72 bytes (the bcrypt limit)",
+        ),
         ({"port": 80}, "config port: expected a port number between 1024 and 65535"),
         ({"log-level": "verbose"}, "config log-level: expected one of debug, info, error"),
-        ({"ldap-schema": "novell"}, "config ldap-schema: expected one of openldap, active-directory"),
-        ({"ldap-user-filter": "objectClass=person"}, "config ldap-user-filter: expected an LDAP filter in parentheses, e.g. (objectClass=person)"),
-        ({"ldap-group-membership": "memberUid"}, "config ldap-group-membership: expected userAttr:groupAttr pairs such as uid:memberUid,DN:member"),
-        ({"ldap-email-attribute": "$HOME"}, "config ldap-email-attribute: expected a value without '$' (Dex expands $VARIABLES)"),
-        ({"ldap-ca-cert": "not a certificate"}, "config ldap-ca-cert: expected PEM certificates (-----BEGIN CERTIFICATE-----)"),
+        (
+            {"ldap-schema": "novell"},
+            "config ldap-schema: expected one of openldap, active-directory",
+        ),
+        (
+            {"ldap-user-filter": "objectClass=person"},
+            "config ldap-user-filter: expected an LDAP filter in parentheses, "
+            "e.g. (objectClass=person)",
+        ),
+        (
+            {"ldap-group-membership": "memberUid"},
+            "config ldap-group-membership: expected userAttr:groupAttr pairs "
+            "such as uid:memberUid,DN:member",
+        ),
+        (
+            {"ldap-email-attribute": "$HOME"},
+            "config ldap-email-attribute: expected a value without '$' (Dex expands $VARIABLES)",
+        ),
+        (
+            {"ldap-ca-cert": "not a certificate"},
+            "config ldap-ca-cert: expected PEM certificates (-----BEGIN CERTIFICATE-----)",
+        ),
     ],
 )
 def test_bad_config_blocks_naming_the_option_and_changes_nothing(ctx, kube, config, message):
@@ -359,7 +404,9 @@ def test_oidc_client_before_gatekeeper_answers_waits(ctx, kube):
 
 def test_ingress_route_in_the_sdi_format_istio_pilot_reads(ctx, kube):
     relation = testing.Relation(
-        "ingress", remote_app_name="istio-pilot", remote_app_data={"_supported_versions": "- v1\n- v2\n"}
+        "ingress",
+        remote_app_name="istio-pilot",
+        remote_app_data={"_supported_versions": "- v1\n- v2\n"},
     )
     out = ctx.run(ctx.on.relation_changed(relation), state(relations=[relation]))
     bag = out.get_relation(relation.id).local_app_data
@@ -386,7 +433,10 @@ def test_relation_created_sends_our_user_and_group(ctx, kube):
     secret = bind_secret()
     relation = glauth(secret)
     out = ctx.run(ctx.on.relation_created(relation), state(relations=[relation], secrets=[secret]))
-    assert out.get_relation(relation.id).local_app_data == {"user": "dex-auth", "group": "kubeflow"}
+    assert out.get_relation(relation.id).local_app_data == {
+        "user": "dex-auth",
+        "group": "kubeflow",
+    }
 
 
 def test_glauth_data_makes_a_starttls_connector_with_the_password_in_the_environment(ctx, kube):
@@ -618,7 +668,9 @@ def test_ca_from_config_and_from_receive_ca_cert(ctx, kube):
     )
     out = ctx.run(
         ctx.on.relation_changed(transfer),
-        state(config={"ldap-ca-cert": ours}, relations=[glauth(secret), transfer], secrets=[secret]),
+        state(
+            config={"ldap-ca-cert": ours}, relations=[glauth(secret), transfer], secrets=[secret]
+        ),
     )
     config = dex_file(ctx, out)["connectors"][0]["config"]
     bundle = base64.b64decode(config["rootCAData"]).decode()

@@ -136,7 +136,7 @@ def test_the_server_refuses_a_client_that_skips_starttls(rendered):
 def test_without_the_ca_the_server_certificate_is_not_trusted(ctx, kube, directory):
     config, environment = render(ctx, directory, config={"ldap-ca-cert": ""})
     assert "rootCAData" not in config
-    with pytest.raises(DexLoginError, match="start TLS failed|failed to connect"):
+    with pytest.raises(DexLoginError, match=r"start TLS failed|failed to connect"):
         login(config, environment, "alice", slapd.PASSWORDS["alice"])
 
 
