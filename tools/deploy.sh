@@ -58,6 +58,20 @@ ensure_model() {
     fi
 }
 
+# Without a directory (overlays/ldap.yaml) nobody could log in: give Dex one static user with
+# a random password, kept in a file only the current user can read.
+ensure_login() {
+    if [ -n "$(juju config dex-auth static-username)" ] || juju status dex-auth --format=json | grep -q '"ldap"'; then
+        return
+    fi
+    local dir="$HOME/.local/share/data-science-platform" password
+    mkdir -p "$dir"
+    password=$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')
+    (umask 077 && printf '%s\n' "$password" > "$dir/dex-admin-password")
+    juju config dex-auth static-username=admin@example.com static-password="$password"
+    echo "log in as admin@example.com with the password in $dir/dex-admin-password"
+}
+
 main() {
     check_prerequisites
     ensure_controller
@@ -67,6 +81,7 @@ main() {
     local overlays=(--overlay "$ROOT/overlays/local.yaml")
     for overlay in "$@"; do overlays+=(--overlay "$overlay"); done
     (cd "$ROOT" && juju deploy ./bundle.yaml --trust "${overlays[@]}")
+    ensure_login
     echo "waiting up to ${TIMEOUT}s for every application to be active"
     juju wait-for model "$MODEL" --timeout "${TIMEOUT}s" \
         --query='forEach(applications, app => app.status == "active")'

@@ -12,6 +12,7 @@ OVERLAYS = sorted((ROOT / "overlays").glob("*.yaml"))
 # Channels that follow a moving track, each with the reason.
 UNVERSIONED_CHANNELS = {
     "resource-dispatcher": "only latest/edge (main) accepts manifests in Juju secrets",
+    "ldap-integrator": "published on the latest track only",
 }
 
 
@@ -97,6 +98,6 @@ def test_overlay_semantics_remove_applications_with_their_relations():
 
 
 def test_overlays_exist():
-    assert {p.stem for p in OVERLAYS} >= {"local"}
+    assert {p.stem for p in OVERLAYS} >= {"local", "ldap"}
     for overlay in OVERLAYS:
         assert isinstance(load(overlay).get("applications", {}), dict), Path(overlay).name

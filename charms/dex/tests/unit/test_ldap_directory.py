@@ -1,0 +1,150 @@
+"""The connector the charm renders logs people in against a real OpenLDAP server.
+
+slapd runs on loopback with StartTLS from a test CA (see slapd.py). The charm gets an ldap
+relation shaped as glauth-k8s / ldap-integrator send it, pointing at that server, and renders
+Dex's configuration; dex_ldap.py then has exactly the conversation with the directory that
+this connector makes Dex have. In CI (env CI set) a missing slapd fails these tests.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from ops import testing
+
+import dex
+import slapd
+from conftest import MODEL
+from dex_ldap import DexLoginError, Identity, login
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[slapd.Directory]:
+    with slapd.running_slapd(tmp_path_factory.mktemp("slapd")) as running:
+        yield running
+
+
+def render(ctx: testing.Context, directory: slapd.Directory, config=None, **data):
+    """Dex's LDAP connector and service environment for a provider pointing at `directory`."""
+    secret = testing.Secret(tracked_content={"password": slapd.BIND_PASSWORD})
+    bag = {
+        "urls": f'["{directory.url}"]',
+        "ldaps_urls": "[]",
+        "base_dn": slapd.SUFFIX,
+        "bind_dn": slapd.BIND_DN,
+        "bind_password_secret": secret.id,
+        "auth_method": "simple",
+        "starttls": "True",
+        **data,
+    }
+    relation = testing.Relation("ldap", remote_app_name="ldap-integrator", remote_app_data=bag)
+    container = testing.Container("dex", can_connect=True)
+    out = ctx.run(
+        ctx.on.relation_changed(relation),
+        testing.State(
+            leader=True,
+            model=MODEL,
+            config={"ldap-ca-cert": directory.ca, **(config or {})},
+            relations={relation},
+            secrets={secret},
+            containers={container},
+        ),
+    )
+    fs = out.get_container("dex").get_filesystem(ctx)
+    file = yaml.safe_load((fs / dex.CONFIG_PATH.lstrip("/")).read_text())
+    [connector] = [c for c in file["connectors"] if c["type"] == "ldap"]
+    environment = out.get_container("dex").plan.services["dex"].environment
+    return connector["config"], environment
+
+
+@pytest.fixture
+def rendered(ctx, kube, directory):
+    return render(ctx, directory)
+
+
+def test_the_rendered_connector_speaks_starttls_to_the_port_of_the_url(rendered, directory):
+    config, environment = rendered
+    assert config["host"] == f"localhost:{directory.port}"
+    assert config["startTLS"] is True
+    assert base64.b64decode(config["rootCAData"]).decode() == directory.ca
+    assert config["bindPW"] == "$LDAP_BIND_PW"
+    assert environment["LDAP_BIND_PW"] == slapd.BIND_PASSWORD
+
+
+def test_a_directory_user_logs_in_with_both_kinds_of_group(rendered):
+    identity = login(*rendered, "alice", slapd.PASSWORDS["alice"])
+    assert identity == Identity(
+        user_id="alice",
+        email="alice@example.org",
+        username="Alice Liddell",
+        preferred_username="alice",
+        groups=["data-scientists", "platform-admins"],
+    )
+
+
+def test_a_user_in_a_posix_group_only(rendered):
+    identity = login(*rendered, "bob", slapd.PASSWORDS["bob"])
+    assert identity is not None
+    assert identity.email == "bob@example.org"
+    assert identity.groups == ["data-scientists"]
+
+
+def test_a_wrong_password_is_refused(rendered):
+    assert login(*rendered, "alice", slapd.PASSWORDS["bob"]) is None
+    assert login(*rendered, "alice", "") is None
+
+
+def test_a_missing_user_is_refused(rendered):
+    assert login(*rendered, "mallory", "anything") is None
+    assert login(*rendered, "*", "anything") is None  # the name is escaped, not a wildcard
+
+
+def test_a_user_without_email_cannot_log_in(rendered):
+    with pytest.raises(DexLoginError, match="missing required attribute"):
+        login(*rendered, "carol", slapd.PASSWORDS["carol"])
+
+
+def test_overrides_change_the_searches_dex_runs(ctx, kube, directory):
+    rendered = render(
+        ctx,
+        directory,
+        config={
+            "ldap-username-attribute": "mail",
+            "ldap-id-attribute": "DN",
+            "ldap-group-membership": "DN:member",
+            "ldap-group-filter": "(objectClass=groupOfNames)",
+        },
+    )
+    identity = login(*rendered, "alice@example.org", slapd.PASSWORDS["alice"])
+    assert identity is not None
+    assert identity.user_id == f"uid=alice,ou=people,{slapd.SUFFIX}"
+    assert identity.groups == ["platform-admins"]
+
+
+def test_the_server_refuses_a_client_that_skips_starttls(rendered):
+    config, environment = rendered
+    with pytest.raises(DexLoginError, match="initial bind"):
+        login({**config, "startTLS": False, "insecureNoSSL": True}, environment, "alice", "x")
+
+
+def test_without_the_ca_the_server_certificate_is_not_trusted(ctx, kube, directory):
+    config, environment = render(ctx, directory, config={"ldap-ca-cert": ""})
+    assert "rootCAData" not in config
+    with pytest.raises(DexLoginError, match=r"start TLS failed|failed to connect"):
+        login(config, environment, "alice", slapd.PASSWORDS["alice"])
+
+
+def test_a_wrong_bind_password_fails_the_initial_bind(ctx, kube, directory):
+    config, environment = render(ctx, directory)
+    with pytest.raises(DexLoginError, match="initial bind"):
+        login(config, {**environment, "LDAP_BIND_PW": "wrong"}, "alice", slapd.PASSWORDS["alice"])
+
+
+def test_slapd_log_is_kept_for_diagnosis(directory):
+    assert Path(directory.log).exists()
