@@ -1,5 +1,5 @@
 # Shortcuts to the same commands as ./dev (see README.md).
-.PHONY: test lint format unit static pack bench integration deploy images-list
+.PHONY: test lint format unit static pack bench integration deploy images-list diagram
 
 test:
 	./dev test
@@ -10,3 +10,6 @@ deploy:
 
 images-list:
 	./dev tox -q -e images-list
+
+diagram:
+	./dev tox -q -e diagram

@@ -6,6 +6,7 @@ from bundles import ROOT, load
 
 sys.path.insert(0, str(ROOT / "tools"))
 import cos_overlay
+import diagram
 
 
 def test_cos_overlay_covers_every_metrics_dashboard_and_logging_endpoint():
@@ -26,3 +27,9 @@ def test_every_overlay_is_described_in_the_readme():
     readme = (ROOT / "overlays" / "README.md").read_text()
     for overlay in (ROOT / "overlays").glob("*.yaml"):
         assert f"`{overlay.name}`" in readme, overlay.name
+
+
+def test_the_architecture_diagram_matches_the_bundle():
+
+    current = (ROOT / "docs" / "architecture" / "platform.dot").read_text()
+    assert current == diagram.dot(), "run `make diagram` and commit docs/architecture"
