@@ -27,6 +27,7 @@ from dsplib.manifests import KubernetesManifests
 from dsplib.observability import GrafanaDashboardProvider, LogForwarder, MetricsEndpointProvider
 from dsplib.pebble import ensure_layer, failing_checks, services_running
 from dsplib.sdi import SdiEndpoint, SdiError, SdiNotReady
+from dsplib.status import Problems
 
 if TYPE_CHECKING:
     from charmlibs.interfaces.certificate_transfer import CertificateTransferRequires
@@ -67,7 +68,7 @@ class DexCharm(ops.CharmBase):
         self.metrics = MetricsEndpointProvider(self, jobs=SCRAPE_JOBS)
         self.dashboards = GrafanaDashboardProvider(self)
         self.logs = LogForwarder(self)
-        self._problems: list[ops.StatusBase] = []
+        self.problems = Problems(self)
 
         for event in (
             self.on.install,
@@ -106,12 +107,12 @@ class DexCharm(ops.CharmBase):
     # -- reconcile ---------------------------------------------------------------------------
 
     def _reconcile(self, event: ops.EventBase) -> None:
-        self._problems = []
+        self.problems.start()
         leaving = event.relation if isinstance(event, ops.RelationBrokenEvent) else None
         try:
             settings = dex.Settings.from_config(self.config)
         except validation.InvalidConfig as err:
-            self._problems.append(ops.BlockedStatus(str(err)))
+            self.problems.add(ops.BlockedStatus(str(err)))
             return
         issuer = dex.issuer_url(settings, self.app.name, self.model.name)
         self.unit.set_ports(settings.port, dex.METRICS_PORT)
@@ -135,11 +136,11 @@ class DexCharm(ops.CharmBase):
             )
         except dex.NoLogin as err:
             # While an ldap relation is being set up, its own status says what is missing.
-            if not (self.model.relations["ldap"] and self._problems):
-                self._problems.append(ops.BlockedStatus(str(err)))
+            if not (self.model.relations["ldap"] and self.problems.statuses()):
+                self.problems.add(ops.BlockedStatus(str(err)))
             return
         if dex.nobody_can_log_in(config) and not self.model.relations["ldap"]:
-            self._problems.append(
+            self.problems.add(
                 ops.BlockedStatus(
                     "nobody can log in: set static-username and static-password, integrate "
                     "ldap, or set connectors"
@@ -170,9 +171,9 @@ class DexCharm(ops.CharmBase):
             try:
                 self.ingress.send(relation, route)
             except SdiNotReady as err:
-                self._problems.append(ops.WaitingStatus(str(err)))
+                self.problems.add(ops.WaitingStatus(str(err)))
             except SdiError as err:
-                self._problems.append(ops.BlockedStatus(f"{err}; use istio-pilot's ingress"))
+                self.problems.add(ops.BlockedStatus(f"{err}; use istio-pilot's ingress"))
 
     def _clients(self, leaving: ops.Relation | None) -> list[dict[str, Any]]:
         """Static clients registered on oidc-client (oidc-gatekeeper's authservice)."""
@@ -184,7 +185,7 @@ class DexCharm(ops.CharmBase):
             try:
                 client = dex.static_client(self.oidc_clients.receive(relation))
                 if client["id"] in clients:
-                    self._problems.append(
+                    self.problems.add(
                         ops.BlockedStatus(
                             f"oidc-client: client id {client['id']} is registered twice; "
                             f"remove the relation with {relation.app.name}"
@@ -193,9 +194,9 @@ class DexCharm(ops.CharmBase):
                     continue
                 clients[client["id"]] = client
             except SdiNotReady as err:
-                self._problems.append(ops.WaitingStatus(str(err)))
+                self.problems.add(ops.WaitingStatus(str(err)))
             except SdiError as err:
-                self._problems.append(
+                self.problems.add(
                     ops.BlockedStatus(f"{err}; fix {relation.app.name} or remove the relation")
                 )
         return list(clients.values())
@@ -214,7 +215,7 @@ class DexCharm(ops.CharmBase):
         app = relation.app.name
         data = dict(relation.data[relation.app])
         if not data:
-            self._problems.append(ops.WaitingStatus(f"ldap: waiting for data from {app}"))
+            self.problems.add(ops.WaitingStatus(f"ldap: waiting for data from {app}"))
             return [], None
         try:
             dex.check_ldap_data(app, data)
@@ -222,7 +223,7 @@ class DexCharm(ops.CharmBase):
             cas = [settings.ldap_ca_cert, *self._received_cas(leaving)]
             return dex.ldap_connectors(directory, settings, cas), directory.bind_password
         except dex.LdapDataError as err:
-            self._problems.append(ops.BlockedStatus(str(err)))
+            self.problems.add(ops.BlockedStatus(str(err)))
             return [], None
 
     def _directory(self, relation: ops.Relation, data: dict[str, str]) -> dex.Directory:
@@ -283,9 +284,7 @@ class DexCharm(ops.CharmBase):
     ) -> None:
         container = self.unit.get_container(dex.CONTAINER)
         if not container.can_connect():
-            self._problems.append(
-                ops.WaitingStatus("waiting for Pebble in the workload container")
-            )
+            self.problems.add(ops.WaitingStatus("waiting for Pebble in the workload container"))
             return
         if _read(container, dex.CONFIG_PATH) != config_text:
             container.push(dex.CONFIG_PATH, config_text, make_dirs=True, permissions=0o600)
@@ -318,7 +317,7 @@ class DexCharm(ops.CharmBase):
         self.k8s.remove(self._manifests())
 
     def _on_collect_status(self, event: ops.CollectStatusEvent) -> None:
-        for status in self._problems:
+        for status in self.problems.statuses():
             event.add_status(status)
         k8s_status = self.k8s.status()
         if k8s_status:

@@ -805,3 +805,11 @@ def test_defaults_in_charmcraft_match_the_settings():
     assert settings.port == 5556
     assert settings.ldap_search == dex.PRESETS["openldap"]
     assert settings.enable_password_db is True
+
+
+def test_status_stays_true_on_hooks_that_do_not_reconcile(ctx, kube):
+    out = ctx.run(ctx.on.config_changed(), state(config={"port": 80}))
+    blocked = out.unit_status
+    assert blocked.name == "blocked"
+    out = ctx.run(ctx.on.start(), out)
+    assert out.unit_status == blocked
