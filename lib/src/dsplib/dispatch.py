@@ -62,8 +62,10 @@ class ManifestSender(ops.Object):
             secret = self._charm.app.add_secret(content, label=label)
             secret.grant(relation)
             logger.info("shared manifests of %s through a Juju secret", relation.name)
+        # A secret found by label does not carry its ID until asked (we own it, so we may).
+        secret_id = secret.id or secret.get_info().id
         bag = relation.data[self._charm.app]
-        _set(bag, MANIFESTS_KEY, secret.id or "")
+        _set(bag, MANIFESTS_KEY, secret_id)
         _set(bag, IS_SECRET_KEY, "true")
 
     def _on_broken(self, event: ops.RelationBrokenEvent) -> None:
