@@ -1,5 +1,5 @@
 # Shortcuts to the same commands as ./dev (see README.md).
-.PHONY: test lint format unit static pack bench integration deploy images-list diagram
+.PHONY: test lint format unit static pack bench integration deploy images-list diagram reference
 
 test:
 	./dev test
@@ -13,3 +13,6 @@ images-list:
 
 diagram:
 	./dev tox -q -e diagram
+
+reference:
+	./dev tox -q -e reference

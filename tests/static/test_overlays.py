@@ -33,3 +33,11 @@ def test_the_architecture_diagram_matches_the_bundle():
 
     current = (ROOT / "docs" / "architecture" / "platform.dot").read_text()
     assert current == diagram.dot(), "run `make diagram` and commit docs/architecture"
+
+
+def test_reference_pages_match_the_charm_metadata():
+    import reference_docs
+
+    for path, text in reference_docs.pages().items():
+        assert path.exists(), f"{path.name} missing: run make reference"
+        assert path.read_text() == text, f"{path.name} is stale: run make reference"
