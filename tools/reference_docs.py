@@ -31,14 +31,26 @@ def page(meta: dict[str, Any]) -> str:
         "",
         _cell(meta.get("summary", "")),
         "",
+        *_resources(meta),
+        *_endpoints(meta),
+        *_options(meta),
+        *_actions(meta),
     ]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _resources(meta: dict[str, Any]) -> list[str]:
     resources = meta.get("resources") or {}
-    if resources:
-        lines += ["## Resources", "", "| name | type | default image |", "|---|---|---|"]
-        for res, spec in sorted(resources.items()):
-            lines.append(f"| `{res}` | {spec['type']} | `{spec.get('upstream-source', '')}` |")
-        lines.append("")
-    lines += [
+    if not resources:
+        return []
+    lines = ["## Resources", "", "| name | type | default image |", "|---|---|---|"]
+    for res, spec in sorted(resources.items()):
+        lines.append(f"| `{res}` | {spec['type']} | `{spec.get('upstream-source', '')}` |")
+    return [*lines, ""]
+
+
+def _endpoints(meta: dict[str, Any]) -> list[str]:
+    lines = [
         "## Relation endpoints",
         "",
         "| endpoint | role | interface | limit | optional |",
@@ -50,41 +62,46 @@ def page(meta: dict[str, Any]) -> str:
                 f"| `{endpoint}` | {role} | `{spec['interface']}` | {spec.get('limit', '')} "
                 f"| {spec.get('optional', '')} |"
             )
-    lines.append("")
+    return [*lines, ""]
+
+
+def _options(meta: dict[str, Any]) -> list[str]:
     options = (meta.get("config") or {}).get("options") or {}
-    if options:
-        lines += [
-            "## Configuration",
-            "",
-            "| option | type | default | description |",
-            "|---|---|---|---|",
-        ]
-        for option, spec in sorted(options.items()):
-            default = spec.get("default", "")
-            default = f"`{_cell(default)}`" if default not in ("", None) else "(empty)"
+    if not options:
+        return []
+    lines = [
+        "## Configuration",
+        "",
+        "| option | type | default | description |",
+        "|---|---|---|---|",
+    ]
+    for option, spec in sorted(options.items()):
+        default = spec.get("default", "")
+        shown = f"`{_cell(default)}`" if default not in ("", None) else "(empty)"
+        description = _cell(spec.get("description", ""))
+        lines.append(f"| `{option}` | {spec['type']} | {shown} | {description} |")
+    return [*lines, ""]
+
+
+def _actions(meta: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    for action, spec in sorted((meta.get("actions") or {}).items()):
+        lines += ["## Actions", ""] if not lines else []
+        lines += [f"### `{action}`", "", _cell(spec.get("description", "")), ""]
+        params = spec.get("params") or {}
+        if not params:
+            continue
+        lines += ["| parameter | type | default | description |", "|---|---|---|---|"]
+        for param, pspec in sorted(params.items()):
+            kind = pspec.get("type", "")
+            if "enum" in pspec:
+                kind += " (" + ", ".join(map(str, pspec["enum"])) + ")"
+            default = _cell(pspec.get("default", ""))
             lines.append(
-                f"| `{option}` | {spec['type']} | {default} | {_cell(spec.get('description', ''))} |"
+                f"| `{param}` | {kind} | {default} | {_cell(pspec.get('description', ''))} |"
             )
         lines.append("")
-    actions = meta.get("actions") or {}
-    if actions:
-        lines += ["## Actions", ""]
-        for action, spec in sorted(actions.items()):
-            lines += [f"### `{action}`", "", _cell(spec.get("description", "")), ""]
-            params = spec.get("params") or {}
-            if params:
-                lines += ["| parameter | type | default | description |", "|---|---|---|---|"]
-                for param, pspec in sorted(params.items()):
-                    kind = pspec.get("type", "")
-                    if "enum" in pspec:
-                        kind += " (" + ", ".join(map(str, pspec["enum"])) + ")"
-                    default = pspec.get("default", "")
-                    lines.append(
-                        f"| `{param}` | {kind} | {_cell(default)} | "
-                        f"{_cell(pspec.get('description', ''))} |"
-                    )
-                lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
+    return lines
 
 
 def pages() -> dict[Path, str]:
