@@ -81,6 +81,7 @@ def weekly_product_summary(sales: DataFrame) -> DataFrame:
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """Input and output locations; paths may be any Hadoop URI (file://, s3a://)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--input", required=True, help="sales CSV (file://, s3a://, ...)")
     parser.add_argument("--output", help="where to write the summary; printed when omitted")

@@ -34,17 +34,13 @@ PRODUCTS = (
 
 def sales_rows(n_weeks: int = 52, seed: int = 7) -> list[dict[str, object]]:
     """Rows of the CSV: one per product and week."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
     rows = []
     for product in PRODUCTS:
         for week in range(1, n_weeks + 1):
             price = round(product.ref_price * rng.uniform(0.7, 1.3), 2)
             promotion = 1 if rng.random() < 0.3 else 0
-            mean = (
-                product.base
-                * price**product.elasticity
-                * product.promotion_lift**promotion
-            )
+            mean = product.base * price**product.elasticity * product.promotion_lift**promotion
             units = max(1, round(mean * rng.uniform(0.97, 1.03)))
             rows.append(
                 {

@@ -66,6 +66,7 @@ def test_credentials_travel_in_a_granted_juju_secret(ctx):
     again = ctx.run(ctx.on.config_changed(), out)
     secret2 = next(s for s in again.secrets if s.label == f"manifest.secrets.{relation.id}")
     assert secret2.latest_content == secret.latest_content
+    assert again.get_relation(relation.id).local_app_data["kubernetes_manifests"] == secret.id
 
 
 def test_non_leader_sends_nothing(ctx):

@@ -104,9 +104,13 @@ class SparkOperatorCharm(ops.CharmBase):
         if not container.exists(spark.CERT_DIR):
             # The webhook writes its generated certificate here and runs as the spark user.
             container.make_dir(
-                spark.CERT_DIR, make_parents=True, user_id=spark.SPARK_UID, group_id=spark.SPARK_UID
+                spark.CERT_DIR,
+                make_parents=True,
+                user_id=spark.SPARK_UID,
+                group_id=spark.SPARK_UID,
             )
-        if ensure_layer(container, "spark-operator", spark.pebble_layer(settings, self.names)):
+        layer = ops.pebble.Layer(spark.pebble_layer(settings, self.names))  # type: ignore[arg-type]
+        if ensure_layer(container, "spark-operator", layer.to_dict()):
             logger.info("controller and webhook (re)started with new settings")
 
     def _manifests(self, settings: spark.Settings) -> list[dict[str, Any]]:
@@ -146,7 +150,7 @@ class SparkOperatorCharm(ops.CharmBase):
             self._problems.append(
                 ops.BlockedStatus(
                     f"integrate {' and '.join(missing)} with resource-dispatcher "
-                    "to deliver S3 access to profiles"
+                    "for S3 access in profiles"
                 )
             )
         return connection

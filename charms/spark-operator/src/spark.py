@@ -318,9 +318,7 @@ def manifest_context(names: Names, settings: Settings) -> dict[str, Any]:
         "batch_scheduler": settings.batch_scheduler,
         "profile_label": {"key": PROFILE_LABEL[0], "value": PROFILE_LABEL[1]},
         "webhook_port": WEBHOOK_PORT,
-        "resources": [
-            {"version": v, "singular": s, "plural": p} for v, s, p in WEBHOOK_RESOURCES
-        ],
+        "resources": [{"version": v, "singular": s, "plural": p} for v, s, p in WEBHOOK_RESOURCES],
     }
 
 
@@ -454,9 +452,7 @@ def core_site(s3: S3Connection) -> str:
     }
     lines = ['<?xml version="1.0"?>', "<configuration>"]
     for name, value in properties.items():
-        lines.append(
-            f"  <property><name>{name}</name><value>{escape(value)}</value></property>"
-        )
+        lines.append(f"  <property><name>{name}</name><value>{escape(value)}</value></property>")
     lines.append("</configuration>")
     return "\n".join(lines) + "\n"
 

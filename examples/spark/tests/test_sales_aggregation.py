@@ -6,7 +6,6 @@ import math
 from pathlib import Path
 
 import pytest
-
 import sales_aggregation
 from sample_data import PRODUCTS, sales_rows, write_sales_csv
 

@@ -63,7 +63,8 @@ class ManifestSender(ops.Object):
             secret.grant(relation)
             logger.info("shared manifests of %s through a Juju secret", relation.name)
         bag = relation.data[self._charm.app]
-        _set(bag, MANIFESTS_KEY, secret.id or "")
+        # A secret looked up by label has no id; its owner can ask Juju for it.
+        _set(bag, MANIFESTS_KEY, secret.id or secret.get_info().id)
         _set(bag, IS_SECRET_KEY, "true")
 
     def _on_broken(self, event: ops.RelationBrokenEvent) -> None:

@@ -160,7 +160,7 @@ def test_s3_secret_holds_core_site_and_aws_variables():
 def test_core_site_is_well_formed_xml():
     import xml.etree.ElementTree as ET
 
-    root = ET.fromstring(spark.core_site(s3_connection()))
+    root = ET.fromstring(spark.core_site(s3_connection()))  # noqa: S314 - our own output
     values = {p.findtext("name"): p.findtext("value") for p in root}
     assert values["fs.s3a.secret.key"] == "SECRET<&>"
     assert values["fs.s3a.endpoint.region"] == "default"
@@ -171,9 +171,9 @@ def test_plain_http_endpoint_without_region_or_path():
     data = decoded(spark.s3_secret(NAMES, conn))
     assert data["AWS_DEFAULT_REGION"] == b"us-east-1"
     assert data["SPARK_EVENT_LOG_DIR"] == b"s3a://spark/spark-events"
-    assert b"<name>fs.s3a.connection.ssl.enabled</name><value>false</value>" in data[
-        "core-site.xml"
-    ]
+    assert (
+        b"<name>fs.s3a.connection.ssl.enabled</name><value>false</value>" in data["core-site.xml"]
+    )
 
 
 def test_private_ca_comes_with_a_trust_store_the_jvm_is_pointed_at():
@@ -216,9 +216,7 @@ def test_poddefault_with_s3_mounts_the_secret_and_references_its_keys():
     ]
     assert pd["spec"]["volumeMounts"][0]["mountPath"] == "/etc/spark-s3"
     secret_keys = set(spark.s3_secret(NAMES, s3_connection())["data"])
-    referenced = {
-        e["valueFrom"]["secretKeyRef"]["key"] for e in env.values() if "valueFrom" in e
-    }
+    referenced = {e["valueFrom"]["secretKeyRef"]["key"] for e in env.values() if "valueFrom" in e}
     assert referenced <= secret_keys
 
 

@@ -18,7 +18,8 @@ def test_layout_header_entries_and_digest():
     magic, version, count = struct.unpack(">III", store[:12])
     assert (magic, version, count) == (0xFEEDFEED, 2, 2)
     body, digest = store[:-20], store[-20:]
-    expected = hashlib.sha1("pw".encode("utf-16-be") + b"Mighty Aphrodite" + body).digest()
+    salted = "pw".encode("utf-16-be") + b"Mighty Aphrodite" + body
+    expected = hashlib.sha1(salted, usedforsecurity=False).digest()
     assert digest == expected
     der = truststore.pem_to_der(ca_pem())[0]
     assert store.count(der) == 2
