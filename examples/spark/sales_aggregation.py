@@ -5,9 +5,12 @@ Input: a CSV (header row) with one row per product and week and the columns
 Output: one row per product with the figures a pricing model starts from:
 
 - weeks, units, revenue, mean price, promotion weeks;
-- mean weekly units with and without promotion, and their ratio (promotion lift);
+- mean weekly units with and without promotion;
 - price elasticity: the slope of log(units) on log(price) over weeks without promotion,
-  so a promotion's boost is not mistaken for price sensitivity.
+  so a promotion's boost is not mistaken for price sensitivity;
+- promotion lift: how many times more units a promotion week sells than a regular week at
+  the same price (the weeks' units are first brought to a common price with the elasticity,
+  since promotion weeks and regular weeks rarely have the same prices).
 
 The same file runs as the main application of a SparkApplication (see sparkapplication.yaml)
 and in local mode on a laptop; only the input and output paths differ (file://, s3a://).
@@ -60,13 +63,15 @@ def _on_promotion(column: str = "promotion") -> Column:
 
 def weekly_product_summary(sales: DataFrame) -> DataFrame:
     """One row per product (see the module docstring); weeks with no units are ignored."""
-    sold = sales.where((F.col("units") > 0) & (F.col("price") > 0)).withColumn(
-        "on_promotion", _on_promotion()
+    sold = (
+        sales.where((F.col("units") > 0) & (F.col("price") > 0))
+        .withColumn("on_promotion", _on_promotion())
+        .withColumn("log_price", F.log("price"))
+        .withColumn("log_units", F.log("units"))
     )
     regular = ~F.col("on_promotion")
-    log_price = F.when(regular, F.log("price"))
-    log_units = F.when(regular, F.log("units"))
-    summary = sold.groupBy("product").agg(
+    regular_log_price = F.when(regular, F.col("log_price"))
+    totals = sold.groupBy("product").agg(
         F.countDistinct("week").alias("weeks"),
         F.sum("units").alias("units"),
         F.sum(F.coalesce(F.col("revenue"), F.col("price") * F.col("units"))).alias("revenue"),
@@ -74,10 +79,24 @@ def weekly_product_summary(sales: DataFrame) -> DataFrame:
         F.sum(F.col("on_promotion").cast("int")).alias("promotion_weeks"),
         F.avg(F.when(F.col("on_promotion"), F.col("units"))).alias("mean_units_promotion"),
         F.avg(F.when(regular, F.col("units"))).alias("mean_units_regular"),
-        (F.covar_samp(log_price, log_units) / F.var_samp(log_price)).alias("price_elasticity"),
+        (
+            F.covar_samp(regular_log_price, F.when(regular, F.col("log_units")))
+            / F.var_samp(regular_log_price)
+        ).alias("price_elasticity"),
     )
-    lift = F.col("mean_units_promotion") / F.col("mean_units_regular")
-    return summary.withColumn("promotion_lift", lift).select(*SUMMARY_COLUMNS).orderBy("product")
+    # Units at a common price: log(units) - elasticity * log(price), compared across weeks.
+    at_common_price = F.col("log_units") - F.col("price_elasticity") * F.col("log_price")
+    lift = (
+        sold.join(totals.select("product", "price_elasticity"), "product")
+        .groupBy("product")
+        .agg(
+            F.exp(
+                F.avg(F.when(F.col("on_promotion"), at_common_price))
+                - F.avg(F.when(~F.col("on_promotion"), at_common_price))
+            ).alias("promotion_lift")
+        )
+    )
+    return totals.join(lift, "product").select(*SUMMARY_COLUMNS).orderBy("product")
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
