@@ -619,3 +619,18 @@ def test_scaling_down_keeps_cluster_objects(ctx, kube):
     out = ctx.run(ctx.on.pebble_ready(container()), state())
     ctx.run(ctx.on.remove(), follow_up(out, leader=False, planned_units=2))
     assert kube.find("CustomResourceDefinition", CRD)
+
+
+def test_s3_relation_joined_before_the_provider_answers_waits(ctx, kube):
+    s3 = s3_relation({})
+    out = ctx.run(
+        ctx.on.relation_joined(s3, remote_unit=0), state(relations=[*dispatch_relations(), s3])
+    )
+    assert out.unit_status == testing.WaitingStatus("waiting for S3 credentials")
+
+
+def test_secrets_relation_joined_without_s3_sends_an_empty_list(ctx, kube):
+    relation = testing.Relation("secrets", remote_app_name="resource-dispatcher")
+    out = ctx.run(ctx.on.relation_joined(relation, remote_unit=0), state(relations=[relation]))
+    assert sent(out, relation) == []
+    assert out.unit_status == testing.ActiveStatus()
