@@ -297,3 +297,18 @@ def test_constraint_values_reads_tags_among_other_constraints():
     assert constraint_values("tags=r740xd2", "mem") == []
     assert machine_of("lxd:7") == "7"
     assert machine_of("3") == "3"
+
+
+def test_the_how_to_names_the_bundle_variables_offer_and_tags():
+    how_to = (ROOT / "docs" / "how-to" / "infrastructure.md").read_text()
+    for variable in BUNDLE["variables"]:
+        assert f"`{variable}`" in how_to, f"describe the variable {variable}"
+    for spec in BUNDLE["applications"].values():
+        for offer in spec.get("offers") or {}:
+            assert f"admin/infra.{offer}" in how_to, f"give the URL of the offer {offer}"
+    for tag in HARDWARE:
+        assert f"tags create name={tag} " in how_to, f"show how to create the tag {tag}"
+    assert "juju add-k8s" in how_to
+    assert (
+        "--storage " + BUNDLE["applications"]["ceph-csi"]["options"]["default-storage"] in how_to
+    )
