@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 CHARMHUB_ENDPOINTS = Path(__file__).parent / "static" / "data" / "charmhub-endpoints.yaml"
+# Endpoints Juju adds to every charm.
+IMPLICIT_ENDPOINTS = {"juju-info": ("provides", "juju-info")}
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -48,6 +51,12 @@ def _deep_merge(base: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+@functools.cache
+def charmhub_charms() -> dict[str, Any]:
+    """Endpoints, channel and source of each Charmhub charm, read once (it is a large file)."""
+    return load(CHARMHUB_ENDPOINTS)["charms"]
+
+
 def our_charm(spec: dict[str, Any]) -> str | None:
     """The charms/ directory name for an application deployed from build/, else None."""
     charm = str(spec.get("charm", ""))
@@ -57,7 +66,11 @@ def our_charm(spec: dict[str, Any]) -> str | None:
 
 
 def endpoints_of(spec: dict[str, Any]) -> dict[str, tuple[str, str]]:
-    """Endpoint -> (role, interface) of the charm an application deploys."""
+    """Endpoint -> (role, interface) of the charm an application deploys.
+
+    Juju gives every charm a `juju-info` provider endpoint that its metadata does not list;
+    subordinates such as ceph-csi attach to a principal through it.
+    """
     local = our_charm(spec)
     if local is not None:
         meta = load(ROOT / "charms" / local / "charmcraft.yaml")
@@ -66,10 +79,33 @@ def endpoints_of(spec: dict[str, Any]) -> dict[str, tuple[str, str]]:
             for r in ("provides", "requires", "peers")
         }
     else:
-        known = load(CHARMHUB_ENDPOINTS)["charms"]
-        roles = known[spec["charm"]]
-    return {
+        roles = charmhub_charms()[spec["charm"]]
+    declared = {
         endpoint: (role, interface)
         for role in ("provides", "requires", "peers")
         for endpoint, interface in (roles.get(role) or {}).items()
     }
+    return {**IMPLICIT_ENDPOINTS, **declared}
+
+
+def is_subordinate(spec: dict[str, Any]) -> bool:
+    """Whether the charm an application deploys is a subordinate (it has no units of its own)."""
+    local = our_charm(spec)
+    if local is not None:
+        return bool(load(ROOT / "charms" / local / "charmcraft.yaml").get("subordinate"))
+    return bool(charmhub_charms()[spec["charm"]].get("subordinate"))
+
+
+def machine_of(placement: str) -> str:
+    """The machine a `to:` entry puts a unit on: `lxd:7` and `7` are both machine 7."""
+    return placement.rpartition(":")[2]
+
+
+def constraint_values(constraints: str, key: str) -> list[str]:
+    """The values of one key in a Juju constraints string (`tags=a,b mem=8G` -> a, b)."""
+    values: list[str] = []
+    for term in constraints.split():
+        name, _, value = term.partition("=")
+        if name == key and value:
+            values.extend(v for v in value.split(",") if v)
+    return values
