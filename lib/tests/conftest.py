@@ -4,23 +4,13 @@ from pathlib import Path
 import pytest
 from ops import testing
 
-from dsplib.manifests import KubernetesManifests
-from dsplib.testing import FakeKubernetes
-
 sys.path.insert(0, str(Path(__file__).parent))
 
 from demo_charm import CONFIG, META, DemoCharm
 
 # The real Ceph RADOS Gateway fixtures (ceph_rgw, ceph_rgw_https, ceph_cluster); pytester
 # checks how they behave without Ceph.
-pytest_plugins = ["pytest_ceph_rgw", "pytester"]
-
-
-@pytest.fixture
-def kube(monkeypatch: pytest.MonkeyPatch) -> FakeKubernetes:
-    fake = FakeKubernetes()
-    monkeypatch.setattr(KubernetesManifests, "client_factory", staticmethod(lambda app: fake))
-    return fake
+pytest_plugins = ["dsplib.testing", "pytest_ceph_rgw", "pytester"]
 
 
 @pytest.fixture

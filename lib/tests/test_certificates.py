@@ -75,3 +75,11 @@ def test_leader_renews_before_expiry(ctx, kube):
         out = mgr.run()
     assert renewed is not None and renewed.not_after > made.not_after
     assert _cert_secret(out).latest_content == renewed.to_content()
+
+
+def test_ip_addresses_become_ip_entries():
+    made = certs.generate(("localhost", "127.0.0.1"), NOW)
+    cert = x509.load_pem_x509_certificate(made.cert.encode())
+    sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert sans.get_values_for_type(x509.DNSName) == ["localhost"]
+    assert [str(ip) for ip in sans.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]

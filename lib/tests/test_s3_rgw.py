@@ -198,7 +198,7 @@ def test_https_with_the_right_ca(ceph_rgw_https: RGWEndpoint):
 
 
 def test_https_with_another_ca_is_a_tls_error(ceph_rgw_https: RGWEndpoint):
-    other_ca, _ = self_signed_ca("some other CA")
+    other_ca = self_signed_ca("some other CA")
     client = connect(ceph_rgw_https, ca_pem=other_ca)
     with client, pytest.raises(S3TLSError, match="does not verify") as caught:
         client.head_bucket("bucket")

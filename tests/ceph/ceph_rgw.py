@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import datetime
 import fcntl
 import json
 import os
@@ -36,6 +35,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+
+from dsplib.certificates import generate
 
 REQUIRED_BINARIES = ("ceph-mon", "ceph-osd", "radosgw", "radosgw-admin", "ceph-authtool")
 INSTALL_HINT = "apt-get install --no-install-recommends ceph-mon ceph-osd radosgw ceph-common"
@@ -105,63 +106,9 @@ def missing_binaries() -> list[str]:
     return missing
 
 
-def self_signed_ca(common_name: str = "ceph-rgw test CA") -> tuple[str, object]:
-    """A new CA certificate (PEM) and its private key object."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=2))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
-        .sign(key, hashes.SHA256())
-    )
-    return cert.public_bytes(serialization.Encoding.PEM).decode(), key
-
-
-def server_certificate(ca_pem: str, ca_key: object) -> tuple[str, str]:
-    """A certificate for 127.0.0.1 and localhost signed by the CA, and its key (both PEM)."""
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
-    ca = x509.load_pem_x509_certificate(ca_pem.encode())
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.timezone.utc)
-    names = [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-        .issuer_name(ca.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=2))
-        .add_extension(x509.SubjectAlternativeName(names), critical=False)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem.decode()
+def self_signed_ca(common_name: str = "ceph-rgw test CA") -> str:
+    """A CA certificate (PEM) that signed nothing this gateway serves, for wrong-CA tests."""
+    return generate((common_name.replace(" ", "-").lower(),)).ca
 
 
 def port_is_free(port: int) -> bool:
@@ -320,8 +267,8 @@ class CephRGW:
             _prctl = ctypes.CDLL(None, use_errno=True).prctl
 
     def _write_tls_files(self) -> None:
-        self.ca_pem, ca_key = self_signed_ca()
-        cert, key = server_certificate(self.ca_pem, ca_key)
+        pki = generate(("localhost", "127.0.0.1"))
+        self.ca_pem, cert, key = pki.ca, pki.cert, pki.key
         tls = self.dir / "tls"
         (tls / "ca.pem").write_text(self.ca_pem)
         (tls / "rgw.crt").write_text(cert)

@@ -25,7 +25,8 @@ import dex
 from dsplib import kubernetes, validation
 from dsplib.manifests import KubernetesManifests
 from dsplib.observability import GrafanaDashboardProvider, LogForwarder, MetricsEndpointProvider
-from dsplib.pebble import ensure_layer, failing_checks, services_running
+from dsplib.pebble import ensure_layer, failing_checks, push_if_changed, services_running
+from dsplib.reconcile import observe_reconcile
 from dsplib.sdi import SdiEndpoint, SdiError, SdiNotReady
 from dsplib.status import Problems
 
@@ -40,16 +41,6 @@ INGRESS_PREFIX = "/dex"
 SCRAPE_JOBS = [
     {"metrics_path": "/metrics", "static_configs": [{"targets": [f"*:{dex.METRICS_PORT}"]}]}
 ]
-RELATIONS = (
-    "dex-oidc-config",
-    "oidc-client",
-    "ingress",
-    "ldap",
-    "receive-ca-cert",
-    "metrics-endpoint",
-    "grafana-dashboard",
-    "logging",
-)
 
 
 class DexCharm(ops.CharmBase):
@@ -70,19 +61,7 @@ class DexCharm(ops.CharmBase):
         self.logs = LogForwarder(self)
         self.problems = Problems(self)
 
-        for event in (
-            self.on.install,
-            self.on.config_changed,
-            self.on.upgrade_charm,
-            self.on.leader_elected,
-            self.on.update_status,
-            self.on.dex_pebble_ready,
-        ):
-            framework.observe(event, self._reconcile)
-        # Status is decided by the reconcile, so it runs on every relation event as well.
-        for endpoint in RELATIONS:
-            for kind in ("relation_joined", "relation_changed", "relation_broken"):
-                framework.observe(getattr(self.on[endpoint], kind), self._reconcile)
+        observe_reconcile(self, self._reconcile)
         framework.observe(self.on.secret_changed, self._on_secret_changed)
         framework.observe(self.on.remove, self._on_remove)
         framework.observe(self.on.collect_unit_status, self._on_collect_status)
@@ -286,8 +265,7 @@ class DexCharm(ops.CharmBase):
         if not container.can_connect():
             self.problems.add(ops.WaitingStatus("waiting for Pebble in the workload container"))
             return
-        if _read(container, dex.CONFIG_PATH) != config_text:
-            container.push(dex.CONFIG_PATH, config_text, make_dirs=True, permissions=0o600)
+        push_if_changed(container, dex.CONFIG_PATH, config_text)
         layer = dex.pebble_layer(
             namespace=self.model.name,
             config_text=config_text,
@@ -332,13 +310,6 @@ class DexCharm(ops.CharmBase):
         if failing:
             return ops.WaitingStatus(f"waiting for Dex: {', '.join(failing)} not up")
         return ops.ActiveStatus()
-
-
-def _read(container: ops.Container, path: str) -> str | None:
-    try:
-        return container.pull(path).read()
-    except (ops.pebble.PathError, ops.pebble.APIError):
-        return None
 
 
 if __name__ == "__main__":  # pragma: nocover

@@ -21,6 +21,7 @@ import notebooks
 from dsplib import kubernetes, validation
 from dsplib.dispatch import ManifestSender
 from dsplib.manifests import KubernetesManifests
+from dsplib.reconcile import observe_reconcile
 
 logger = logging.getLogger(__name__)
 
@@ -34,17 +35,7 @@ class IntelNotebooksCharm(ops.CharmBase):
         super().__init__(framework)
         self.k8s = KubernetesManifests(self)
         self.pod_defaults = ManifestSender(self, "pod-defaults")
-        for event in (
-            self.on.install,
-            self.on.config_changed,
-            self.on.upgrade_charm,
-            self.on.leader_elected,
-            self.on.update_status,
-            self.on["pod-defaults"].relation_joined,
-            self.on["pod-defaults"].relation_changed,
-            self.on["pod-defaults"].relation_broken,
-        ):
-            framework.observe(event, self._reconcile)
+        observe_reconcile(self, self._reconcile)
         framework.observe(self.on.image_report_action, self._on_image_report)
         framework.observe(self.on.remove, self._on_remove)
         framework.observe(self.on.collect_unit_status, self._on_collect_status)

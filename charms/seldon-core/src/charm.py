@@ -25,7 +25,8 @@ from dsplib.certificates import WebhookCertificate, WebhookCertificates
 from dsplib.dispatch import ManifestSender
 from dsplib.manifests import KubernetesManifests
 from dsplib.observability import GrafanaDashboardProvider, LogForwarder, MetricsEndpointProvider
-from dsplib.pebble import ensure_layer, failing_checks, services_running
+from dsplib.pebble import ensure_layer, failing_checks, push_if_changed, services_running
+from dsplib.reconcile import observe_reconcile
 from dsplib.s3_credentials import InvalidS3Data, S3Connection
 
 logger = logging.getLogger(__name__)
@@ -56,28 +57,12 @@ class SeldonCoreCharm(ops.CharmBase):
         self.dashboards = GrafanaDashboardProvider(self)
         self.logs = LogForwarder(self)
 
-        for event in (
-            self.on.install,
-            self.on.config_changed,
-            self.on.upgrade_charm,
-            self.on.leader_elected,
-            self.on.update_status,
-            self.on.seldon_core_pebble_ready,
+        observe_reconcile(
+            self,
+            self._reconcile,
             self.s3.on.storage_connection_info_changed,
             self.s3.on.storage_connection_info_gone,
-        ):
-            framework.observe(event, self._reconcile)
-        # Status is decided by the reconcile, so it runs on every relation event as well.
-        for endpoint in (
-            "gateway-info",
-            "s3-credentials",
-            "secrets",
-            "metrics-endpoint",
-            "grafana-dashboard",
-            "logging",
-        ):
-            for kind in ("relation_joined", "relation_changed", "relation_broken"):
-                framework.observe(getattr(self.on[endpoint], kind), self._reconcile)
+        )
         framework.observe(self.on.remove, self._on_remove)
         framework.observe(self.on.collect_unit_status, self._on_collect_status)
 
@@ -156,9 +141,7 @@ class SeldonCoreCharm(ops.CharmBase):
         """Write the serving certificate where controller-runtime watches for it."""
         files = {"tls.crt": certificate.cert, "tls.key": certificate.key, "ca.crt": certificate.ca}
         for name, content in files.items():
-            path = f"{seldon.CERT_DIR}/{name}"
-            if _read(container, path) != content:
-                container.push(path, content, make_dirs=True, permissions=0o600)
+            push_if_changed(container, f"{seldon.CERT_DIR}/{name}", content)
 
     def _manifests(
         self, settings: seldon.Settings, certificate: WebhookCertificate
@@ -254,13 +237,6 @@ class SeldonCoreCharm(ops.CharmBase):
         if failing:
             return ops.WaitingStatus(f"waiting for the operator: {', '.join(failing)} not up")
         return ops.ActiveStatus()
-
-
-def _read(container: ops.Container, path: str) -> str | None:
-    try:
-        return container.pull(path).read()
-    except (ops.pebble.PathError, ops.pebble.APIError):
-        return None
 
 
 if __name__ == "__main__":  # pragma: nocover

@@ -24,6 +24,7 @@ from dsplib.dispatch import ManifestSender
 from dsplib.manifests import KubernetesManifests
 from dsplib.observability import GrafanaDashboardProvider, LogForwarder, MetricsEndpointProvider
 from dsplib.pebble import ensure_layer, failing_checks, services_running
+from dsplib.reconcile import observe_reconcile
 from dsplib.s3_credentials import InvalidS3Data, S3Connection
 from dsplib.status import Problems
 
@@ -49,27 +50,12 @@ class SparkOperatorCharm(ops.CharmBase):
         self.logs = LogForwarder(self)
         self.problems = Problems(self)
 
-        for event in (
-            self.on.install,
-            self.on.config_changed,
-            self.on.upgrade_charm,
-            self.on.leader_elected,
-            self.on.update_status,
-            self.on.spark_operator_pebble_ready,
+        observe_reconcile(
+            self,
+            self._reconcile,
             self.s3.on.storage_connection_info_changed,
             self.s3.on.storage_connection_info_gone,
-        ):
-            framework.observe(event, self._reconcile)
-        # Status is decided by the reconcile, so it runs on every relation event as well.
-        for endpoint in (
-            "s3-credentials",
-            *DISPATCH_ENDPOINTS,
-            "metrics-endpoint",
-            "grafana-dashboard",
-            "logging",
-        ):
-            for kind in ("relation_joined", "relation_changed", "relation_broken"):
-                framework.observe(getattr(self.on[endpoint], kind), self._reconcile)
+        )
         framework.observe(self.on.remove, self._on_remove)
         framework.observe(self.on.collect_unit_status, self._on_collect_status)
 

@@ -120,9 +120,7 @@ def generate(
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(not_after)
-        .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName(n) for n in dns_names]), critical=False
-        )
+        .add_extension(x509.SubjectAlternativeName(_alt_names(dns_names)), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .sign(ca_key, hashes.SHA256())
@@ -137,6 +135,20 @@ def generate(
         not_after=not_after,
         dns_names=dns_names,
     )
+
+
+def _alt_names(names: tuple[str, ...]) -> list:
+    import ipaddress
+
+    from cryptography import x509
+
+    out: list[x509.GeneralName] = []
+    for name in names:
+        try:
+            out.append(x509.IPAddress(ipaddress.ip_address(name)))
+        except ValueError:
+            out.append(x509.DNSName(name))
+    return out
 
 
 class WebhookCertificates(ops.Object):

@@ -50,3 +50,20 @@ def failing_checks(container: ops.Container, names: Iterable[str]) -> list[str]:
         for name in wanted
         if name not in checks or checks[name].status != ops.pebble.CheckStatus.UP
     ]
+
+
+def push_if_changed(
+    container: ops.Container, path: str, content: str, *, mode: int = 0o600
+) -> bool:
+    """Write a file only when its content differs; True when it was written.
+
+    Secrets and configuration files are private to the workload user by default (0600).
+    """
+    try:
+        current = container.pull(path).read()
+    except (ops.pebble.PathError, ops.pebble.APIError):
+        current = None
+    if current == content:
+        return False
+    container.push(path, content, make_dirs=True, permissions=mode)
+    return True

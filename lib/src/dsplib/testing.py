@@ -3,7 +3,8 @@
 `FakeKubernetes` stands in for `lightkube.Client` at the client boundary: the charm's real
 code renders, converts and applies objects, and the fake keeps them in memory and records
 every call, so tests can assert on what was written and inject the API errors charms must
-survive.
+survive. Loaded as a pytest plugin (`pytest_plugins = ["dsplib.testing"]`), it gives the
+fixture `kube`: a fake that every KubernetesManifests of the test uses.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from lightkube.core import resource as lk_resource
 from lightkube.core.exceptions import ApiError
 from lightkube.core.exceptions import httpx as lk_httpx  # pyright: ignore[reportPrivateImportUsage]
@@ -302,3 +304,13 @@ def _crd_for(obj: dict[str, Any], crds: list[dict[str, Any]]) -> dict[str, Any] 
         if crd["spec"]["group"] == group and crd["spec"]["names"]["kind"] == obj["kind"]:
             return crd
     return None
+
+
+@pytest.fixture
+def kube(monkeypatch: pytest.MonkeyPatch) -> FakeKubernetes:
+    """A fake Kubernetes API that the charms under test talk to."""
+    from dsplib.manifests import KubernetesManifests
+
+    fake = FakeKubernetes()
+    monkeypatch.setattr(KubernetesManifests, "client_factory", staticmethod(lambda app: fake))
+    return fake

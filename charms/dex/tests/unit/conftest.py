@@ -6,20 +6,13 @@ import yaml
 from ops import testing
 
 from charm import DexCharm
-from dsplib.manifests import KubernetesManifests
-from dsplib.testing import FakeKubernetes
+
+pytest_plugins = ["dsplib.testing"]
 
 MODEL = testing.Model(name="kubeflow", uuid="7c1e4b2a-9d3f-4e8a-b6c5-2f0a1d9e8b7c")
 NOW = datetime.datetime.now(datetime.timezone.utc)
 CHARMCRAFT = yaml.safe_load(Path("charmcraft.yaml").read_text())
 CONFIG_DEFAULTS = {k: v["default"] for k, v in CHARMCRAFT["config"]["options"].items()}
-
-
-@pytest.fixture
-def kube(monkeypatch: pytest.MonkeyPatch) -> FakeKubernetes:
-    fake = FakeKubernetes()
-    monkeypatch.setattr(KubernetesManifests, "client_factory", staticmethod(lambda app: fake))
-    return fake
 
 
 @pytest.fixture

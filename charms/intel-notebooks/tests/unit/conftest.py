@@ -5,21 +5,14 @@ import yaml
 from ops import testing
 
 from charm import IntelNotebooksCharm
-from dsplib.manifests import KubernetesManifests
-from dsplib.testing import FakeKubernetes
+
+pytest_plugins = ["dsplib.testing"]
 
 MODEL = testing.Model(name="kubeflow")
 CHARMCRAFT = yaml.safe_load(Path("charmcraft.yaml").read_text())
 CONFIG_DEFAULTS = {k: v["default"] for k, v in CHARMCRAFT["config"]["options"].items()}
 REPO = Path(__file__).resolve().parents[4]
 PODDEFAULT_CRD = yaml.safe_load((REPO / "tests/crds/poddefaults.kubeflow.org.yaml").read_text())
-
-
-@pytest.fixture
-def kube(monkeypatch: pytest.MonkeyPatch) -> FakeKubernetes:
-    fake = FakeKubernetes()
-    monkeypatch.setattr(KubernetesManifests, "client_factory", staticmethod(lambda app: fake))
-    return fake
 
 
 @pytest.fixture

@@ -7,20 +7,13 @@ from ops import testing
 
 from charm import SeldonCoreCharm
 from dsplib import certificates
-from dsplib.manifests import KubernetesManifests
-from dsplib.testing import FakeKubernetes
+
+pytest_plugins = ["dsplib.testing"]
 
 MODEL = testing.Model(name="kubeflow", uuid="3a8e9a4d-6c4a-4b8f-9a3e-0d6c2f1e5b7a")
 NOW = datetime.datetime.now(datetime.timezone.utc)
 CHARMCRAFT = yaml.safe_load(Path("charmcraft.yaml").read_text())
 CONFIG_DEFAULTS = {k: v["default"] for k, v in CHARMCRAFT["config"]["options"].items()}
-
-
-@pytest.fixture
-def kube(monkeypatch: pytest.MonkeyPatch) -> FakeKubernetes:
-    fake = FakeKubernetes()
-    monkeypatch.setattr(KubernetesManifests, "client_factory", staticmethod(lambda app: fake))
-    return fake
 
 
 @pytest.fixture

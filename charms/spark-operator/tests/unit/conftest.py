@@ -5,19 +5,12 @@ import yaml
 from ops import testing
 
 from charm import SparkOperatorCharm
-from dsplib.manifests import KubernetesManifests
-from dsplib.testing import FakeKubernetes
+
+pytest_plugins = ["dsplib.testing"]
 
 MODEL = testing.Model(name="kubeflow", uuid="6f1c2d3e-4a5b-4c6d-8e7f-901a2b3c4d5e")
 CHARMCRAFT = yaml.safe_load(Path("charmcraft.yaml").read_text())
 CONFIG_DEFAULTS = {k: v["default"] for k, v in CHARMCRAFT["config"]["options"].items()}
-
-
-@pytest.fixture
-def kube(monkeypatch: pytest.MonkeyPatch) -> FakeKubernetes:
-    fake = FakeKubernetes()
-    monkeypatch.setattr(KubernetesManifests, "client_factory", staticmethod(lambda app: fake))
-    return fake
 
 
 @pytest.fixture
