@@ -12,15 +12,13 @@ from __future__ import annotations
 import base64
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import jubilant
 import pytest
 import yaml
+from helpers import get_or_none, wait_for
 from lightkube import Client
-from lightkube.core.exceptions import ApiError
 from lightkube.generic_resource import create_global_resource, create_namespaced_resource
 from lightkube.resources.admissionregistration_v1 import (
     MutatingWebhookConfiguration,
@@ -81,7 +79,7 @@ def profile(deployed: jubilant.Juju, kube: Client) -> str:
         ),
         field_manager="it",
     )
-    namespace = _wait_for(lambda: _get(kube, Namespace, PROFILE), "profile namespace", 300)
+    namespace = wait_for(lambda: get_or_none(kube, Namespace, PROFILE), "profile namespace", 300)
     labels = (namespace.metadata.labels or {}) if namespace.metadata else {}
     assert labels.get("app.kubernetes.io/part-of") == "kubeflow-profile"
     if DISPATCHER_LABEL not in labels:
@@ -115,7 +113,7 @@ def test_profile_receives_the_driver_account_and_poddefault(profile: str, kube: 
         (RoleBinding, DRIVER_ACCOUNT),
         (PodDefault, "access-spark"),
     ):
-        _wait_for(lambda r=resource, n=name: _get(kube, r, n, profile), f"{name}", 300)
+        wait_for(lambda r=resource, n=name: get_or_none(kube, r, n, profile), f"{name}", 300)
 
 
 def test_example_spark_application_completes(profile: str, kube: Client, tmp_path: Path):
@@ -149,25 +147,6 @@ def _ca_bundles(kube: Client, name: str) -> list[str]:
             raw = webhook.clientConfig.caBundle or ""
             bundles.append(base64.b64decode(raw).decode() if raw else "")
     return bundles
-
-
-def _get(kube: Client, resource: Any, name: str, namespace: str | None = None) -> Any:
-    try:
-        return kube.get(resource, name, namespace=namespace)
-    except ApiError as err:
-        if err.status.code == 404:
-            return None
-        raise
-
-
-def _wait_for(probe: Callable[[], Any], what: str, timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(5)
-    pytest.fail(f"{what} did not appear within {timeout}s")
 
 
 def _wait_for_state(kube: Client, name: str, namespace: str, timeout: float) -> str:
