@@ -363,16 +363,17 @@ class Cluster:
         missing = set() if options.dry_run else self._wait_for_namespaces(waiting, progress)
         rest.sort(key=lambda o: NAMESPACED_KINDS.get((group_of(o["apiVersion"]), o["kind"]), 9))
         snapshots = {(s.namespace, s.pvc): s for s in options.snapshots}
+        done = "checked" if options.dry_run else "restored"
         for n, obj in enumerate(rest, 1):
             namespace = obj["metadata"]["namespace"]
             if namespace in missing:
                 report.fail(str(ref_of(obj)), f"namespace {namespace} did not appear")
+            elif obj["kind"] == "PersistentVolumeClaim":
+                self._put_volume(obj, snapshots, served, options, report)
             else:
-                if obj["kind"] == "PersistentVolumeClaim":
-                    obj = self._from_snapshot(obj, snapshots, report)
                 self._put(obj, served, options, report)
             if n % 50 == 0 or n == len(rest):
-                progress(f"restored {n}/{len(rest)} namespaced objects")
+                progress(f"{done} {n}/{len(rest)} namespaced objects")
         return report
 
     def _put(
@@ -409,25 +410,31 @@ class Cluster:
         else:
             report.skipped += 1
 
-    def _from_snapshot(
+    def _put_volume(
         self,
         pvc: dict[str, Any],
         snapshots: Mapping[tuple[str, str], Snapshot],
+        served: Mapping[tuple[str, str], ApiKind],
+        options: RestoreOptions,
         report: RestoreReport,
-    ) -> dict[str, Any]:
-        """The PVC made from its backup snapshot, when that snapshot still exists."""
+    ) -> None:
+        """A PVC that is created again comes from its backup snapshot while that exists."""
         meta = pvc["metadata"]
         snapshot = snapshots.get((meta["namespace"], meta["name"]))
-        if snapshot is None:
-            return pvc
-        if self.snapshot_ready(snapshot) is None:
+        source = pvc
+        if snapshot is not None and self.snapshot_ready(snapshot) is not None:
+            source = with_snapshot_source(pvc, snapshot.name)
+        created = report.created
+        self._put(source, served, options, report)
+        if report.created == created or snapshot is None:
+            return
+        if source is not pvc:
+            report.from_snapshot += 1
+        else:
             report.notes.append(
                 f"PersistentVolumeClaim {meta['namespace']}/{meta['name']}: snapshot "
                 f"{snapshot.name} is gone, the volume starts empty"
             )
-            return pvc
-        report.from_snapshot += 1
-        return with_snapshot_source(pvc, snapshot.name)
 
     def _wait_for_namespaces(self, namespaces: list[str], progress: Progress) -> set[str]:
         """Wait until the namespaces exist; the ones that never appeared."""

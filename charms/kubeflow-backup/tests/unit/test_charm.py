@@ -429,6 +429,9 @@ def test_volume_snapshots_are_taken_restored_from_and_deleted(
     act(ctx, "verify-backup", out, **{"backup-id": backup_id})
     assert ctx.action_results["volume-snapshots"] == "1 ready, 0 pending, 0 gone"  # type: ignore[index]
 
+    act(ctx, "restore", out, **{"backup-id": backup_id, "dry-run": True})
+    assert ctx.action_results["from-snapshot"] == "0"  # type: ignore[index]  # the PVC exists
+
     # the user deleted the PVC: restore makes it again from the snapshot
     pvc_key = next(k for k in kube.objects if k[3] == "lab-workspace")
     del kube.objects[pvc_key]
