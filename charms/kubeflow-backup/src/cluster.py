@@ -2,7 +2,8 @@
 
 Saved: Kubeflow Profiles and, in each backed-up namespace, the objects users make on this
 platform — Notebooks, PodDefaults, PersistentVolumeClaims (definitions; data through CSI
-snapshots), ConfigMaps, ServiceAccounts and RoleBindings they added, Secrets when asked,
+snapshots), ConfigMaps, ServiceAccounts, RoleBindings and Istio AuthorizationPolicies they
+added (a contributor has one of each), Secrets when asked,
 SeldonDeployments, InferenceServices, (Scheduled)SparkApplications, Katib Experiments, KFP
 ScheduledWorkflows and Argo CronWorkflows. Which of these kinds the cluster serves is asked
 of the API, so a platform without Seldon or Spark simply has none. Objects a controller or
@@ -11,7 +12,7 @@ their makers make them again.
 
 Restore goes in dependency order: Profiles (and plain Namespaces), then waits until the
 profile controller has made their namespaces, then PersistentVolumeClaims, then accounts,
-configuration and roles, then the workloads. Objects that exist are skipped unless asked to
+configuration, roles and contributors' access policies, then the workloads. Objects that exist are skipped unless asked to
 overwrite.
 
 No ops here: the charm passes a `dsplib.kubernetes.KubernetesObjects`.
@@ -48,6 +49,7 @@ NAMESPACED_KINDS: dict[tuple[str, str], int] = {
     ("", "ConfigMap"): 2,
     SECRET: 2,
     ("rbac.authorization.k8s.io", "RoleBinding"): 3,
+    ("security.istio.io", "AuthorizationPolicy"): 3,  # a contributor's access, with its binding
     ("kubeflow.org", "PodDefault"): 3,
     ("kubeflow.org", "Notebook"): 4,
     ("machinelearning.seldon.io", "SeldonDeployment"): 4,
@@ -63,6 +65,7 @@ GENERATED_NAMES = {
     "ConfigMap": {"kube-root-ca.crt", "istio-ca-root-cert"},
     "ServiceAccount": {"default", "default-editor", "default-viewer"},
     "RoleBinding": {"namespaceAdmin", "default-editor", "default-viewer"},
+    "AuthorizationPolicy": {"ns-owner-access-istio"},
 }
 GENERATED_METADATA = (
     "uid",

@@ -30,6 +30,9 @@ CRDS = [
     custom_resource_definition("kubeflow.org", "Profile", namespaced=False),
     custom_resource_definition("kubeflow.org", "Notebook", ["v1beta1", "v1"], storage="v1"),
     custom_resource_definition("kubeflow.org", "PodDefault", ["v1alpha1"]),
+    custom_resource_definition(
+        "security.istio.io", "AuthorizationPolicy", ["v1beta1", "v1"], storage="v1"
+    ),
     custom_resource_definition("machinelearning.seldon.io", "SeldonDeployment"),
     custom_resource_definition("sparkoperator.k8s.io", "SparkApplication", ["v1beta2"]),
     custom_resource_definition("snapshot.storage.k8s.io", "VolumeSnapshot"),
@@ -161,6 +164,18 @@ def user_objects() -> list[dict]:
             ],
         ),
         obj(
+            "security.istio.io/v1",
+            "AuthorizationPolicy",
+            "user-bob-example-com-clusterrole-edit",
+            "alice",
+            metadata={"annotations": {"role": "edit", "user": "bob@example.com"}},
+            spec={
+                "rules": [
+                    {"when": [{"key": "request.headers[kubeflow-userid]", "values": ["bob"]}]}
+                ]
+            },
+        ),
+        obj(
             "machinelearning.seldon.io/v1",
             "SeldonDeployment",
             "iris",
@@ -200,6 +215,7 @@ def generated_objects() -> list[dict]:
             roleRef={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "x"},
         ),
         obj("v1", "ConfigMap", "dispatched", "alice", metadata={"ownerReferences": owner}),
+        obj("security.istio.io/v1", "AuthorizationPolicy", "ns-owner-access-istio", "alice"),
         obj(
             "v1",
             "Secret",

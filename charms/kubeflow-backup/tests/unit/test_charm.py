@@ -73,8 +73,9 @@ def test_create_list_verify_restore_delete(ctx, kube, use_cluster, ceph_rgw, buc
     assert results["namespaces"] == "alice,bob"
     assert int(results["objects"]) == len(SAVED)
     assert results["skipped-kinds"] == (
-        "InferenceService.serving.kserve.io,ScheduledSparkApplication.sparkoperator.k8s.io,"
-        "Experiment.kubeflow.org,ScheduledWorkflow.kubeflow.org,CronWorkflow.argoproj.io"
+        "InferenceService.serving.kserve.io,"
+        "ScheduledSparkApplication.sparkoperator.k8s.io,Experiment.kubeflow.org,"
+        "ScheduledWorkflow.kubeflow.org,CronWorkflow.argoproj.io"
     )
     assert any("uploaded" in line for line in ctx.action_logs)
     stored = keys(ceph_rgw, bucket, f"{ROOT}{backup_id}/")

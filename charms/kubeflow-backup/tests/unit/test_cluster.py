@@ -53,6 +53,7 @@ def test_collect_skips_kinds_the_cluster_does_not_serve():
         "ConfigMap",
         "ServiceAccount",
         "RoleBinding",
+        "AuthorizationPolicy",
         "SeldonDeployment",
         "SparkApplication",
     }
