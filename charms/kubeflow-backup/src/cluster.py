@@ -3,17 +3,17 @@
 Saved: Kubeflow Profiles and, in each backed-up namespace, the objects users make on this
 platform — Notebooks, PodDefaults, PersistentVolumeClaims (definitions; data through CSI
 snapshots), ConfigMaps, ServiceAccounts, RoleBindings and Istio AuthorizationPolicies they
-added (a contributor has one of each), Secrets when asked,
-SeldonDeployments, InferenceServices, (Scheduled)SparkApplications, Katib Experiments, KFP
-ScheduledWorkflows and Argo CronWorkflows. Which of these kinds the cluster serves is asked
+added (a contributor has one of each), Secrets when asked, SeldonDeployments,
+InferenceServices, (Scheduled)SparkApplications, Katib Experiments, KFP ScheduledWorkflows
+and Argo CronWorkflows. Which of these kinds the cluster serves is asked
 of the API, so a platform without Seldon or Spark simply has none. Objects a controller or
 charm makes (owner references, Juju labels, the profile controller's defaults) are left out:
 their makers make them again.
 
 Restore goes in dependency order: Profiles (and plain Namespaces), then waits until the
 profile controller has made their namespaces, then PersistentVolumeClaims, then accounts,
-configuration, roles and contributors' access policies, then the workloads. Objects that exist are skipped unless asked to
-overwrite.
+configuration, roles and contributors' access policies, then the workloads. Objects that
+exist are skipped unless asked to overwrite.
 
 No ops here: the charm passes a `dsplib.kubernetes.KubernetesObjects`.
 """
