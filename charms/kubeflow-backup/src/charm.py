@@ -59,7 +59,12 @@ class KubeflowBackupCharm(ops.CharmBase):
         self._stored.set_default(last_backup="")
         self.k8s = KubernetesManifests(self)
         self.s3 = S3Requirer(self, S3_RELATION)
-        for event in (self.on.install, self.on.leader_elected, self.on.upgrade_charm):
+        for event in (
+            self.on.install,
+            self.on.leader_elected,
+            self.on.upgrade_charm,
+            self.on.config_changed,
+        ):
             framework.observe(event, self._reconcile)
         framework.observe(self.on.create_backup_action, self._on_create_backup)
         framework.observe(self.on.list_backups_action, self._on_list_backups)
@@ -95,7 +100,10 @@ class KubeflowBackupCharm(ops.CharmBase):
         """Make sure the leader has an encryption key before the first backup needs it."""
         inputs = self._inputs()
         if self.unit.is_leader() and inputs.settings and not inputs.settings.key_secret:
-            self._own_cipher(create=True)
+            try:
+                self._own_cipher(create=True)
+            except backup.BackupError as err:
+                logger.error("the backup encryption key is unusable: %s", err)
 
     def _cipher(self, settings: jobs.Settings, *, create: bool) -> backup.Cipher | None:
         """The key for Secrets: the operator's secret if configured, else the charm's own."""
@@ -114,11 +122,14 @@ class KubeflowBackupCharm(ops.CharmBase):
 
     def _own_cipher(self, *, create: bool) -> backup.Cipher | None:
         try:
-            secret = self.model.get_secret(label=KEY_LABEL)
-            return backup.Cipher.from_text(secret.get_content(refresh=True)["key"])
+            content = self.model.get_secret(label=KEY_LABEL).get_content(refresh=True)
         except ops.SecretNotFoundError:
             if not create or not self.unit.is_leader():
                 return None
+        else:
+            if "key" not in content:
+                raise backup.BackupError(f"the Juju secret {KEY_LABEL} has no field key")
+            return backup.Cipher.from_text(content["key"])
         key = base64.b64encode(backup.Cipher.generate_key()).decode()
         self.app.add_secret(
             {"key": key},

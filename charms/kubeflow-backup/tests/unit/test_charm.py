@@ -653,3 +653,29 @@ def test_remove_leaves_backups_and_snapshots_alone(ctx, kube, ceph_rgw, bucket):
     ctx.run(ctx.on.remove(), state([s3], planned_units=0))
     assert kube.writes == []
     assert keys(ceph_rgw, bucket, ROOT)
+
+
+def test_garbage_from_the_s3_provider_does_not_break_hooks_or_actions(ctx, kube):
+    s3 = testing.Relation(
+        "s3-credentials",
+        remote_app_data={
+            "access-key": "{",
+            "secret-key": "[",
+            "tls-ca-chain": "{[",
+            "endpoint": "x",
+        },
+    )
+    out = ctx.run(ctx.on.relation_changed(s3), state([s3]))
+    assert out.unit_status.name == "blocked"
+    assert fails(ctx, "list-backups", state([s3])).message.startswith("s3-credentials: ")
+
+
+def test_a_damaged_key_secret_fails_backups_of_secrets_but_no_hook(ctx, kube, ceph_rgw, bucket):
+    damaged = testing.Secret({"other": "x"}, label="backup-encryption-key", owner="app")
+    s3 = s3_relation(ceph_rgw, bucket)
+    out = ctx.run(ctx.on.config_changed(), state([s3], secrets={damaged}))
+    assert out.unit_status.name == "active"
+    failure = fails(
+        ctx, "create-backup", state([s3], secrets={damaged}), **{"include-secrets": True}
+    )
+    assert failure.message == "the Juju secret backup-encryption-key has no field key"

@@ -413,3 +413,21 @@ def test_install_before_any_relation_writes_nothing(ctx, kube):
     out = ctx.run(ctx.on.config_changed(), out)
     assert kube.writes == []
     assert out.unit_status.name == "blocked"
+
+
+def test_garbage_from_the_s3_provider_blocks_without_a_hook_error(ctx, kube):
+    s3 = s3_relation(
+        {"access-key": "{", "secret-key": "[", "tls-ca-chain": "{[", "endpoint": "http://"}
+    )
+    out = ctx.run(ctx.on.relation_changed(s3), state(relations=[s3, consumer()]))
+    assert out.unit_status.name == "blocked"
+    assert out.unit_status.message.startswith("s3-credentials: ")
+    assert kube.calls == []
+
+
+def test_a_hook_that_does_not_check_says_the_check_is_pending(ctx, kube, ceph_rgw):
+    s3 = s3_relation(s3_data(ceph_rgw))
+    out = ctx.run(ctx.on.start(), state(config=fresh_bucket(), relations=[s3]))
+    assert out.unit_status == testing.WaitingStatus("waiting to check the S3 endpoint")
+    out = ctx.run(ctx.on.update_status(), out)
+    assert out.unit_status.name == "active"

@@ -161,3 +161,14 @@ def test_check_over_tls_needs_the_right_ca(ceph_rgw_https: RGWEndpoint):
     assert outcome.status == "blocked"
     assert "does not verify" in outcome.message
     assert outcome.message.endswith("set s3-integrator's tls-ca-chain to the gateway's CA")
+
+
+def test_server_errors_wait_and_other_refusals_block():
+    from dsplib.s3 import S3Error
+
+    assert storage._failure(S3Error("S3 request for 'b' failed: HTTP 503", status=503)) == (
+        storage.Outcome("waiting", "S3 request for 'b' failed: HTTP 503; retrying")
+    )
+    outcome = storage._failure(S3Error("S3 request for 'b' failed: HTTP 400 InvalidBucketName"))
+    assert outcome.status == "blocked"
+    assert outcome.message.endswith("check the gateway and the keys' permissions")
