@@ -29,9 +29,10 @@ import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dsplib.s3 import S3Client, S3NotFound
+if TYPE_CHECKING:
+    from dsplib.s3 import S3Client
 
 FORMAT = 1
 PREFIX = "kubeflow-backups/"
@@ -252,6 +253,8 @@ class Store:
 
         A listing rather than a HEAD request: its error answer names the reason.
         """
+        from dsplib.s3 import S3NotFound
+
         try:
             self.client.list_prefixes(self.bucket, self.root)
         except S3NotFound:
@@ -268,6 +271,8 @@ class Store:
 
     def manifest(self, backup_id: str) -> Manifest | None:
         """The backup's manifest, None when it has none (incomplete); InvalidManifest."""
+        from dsplib.s3 import S3NotFound
+
         try:
             data = self.client.get_object(self.bucket, self.prefix(backup_id) + MANIFEST)
         except S3NotFound:
@@ -363,6 +368,8 @@ def read_back(
     store: Store, manifest: Manifest, progress: Progress, every: int = 100
 ) -> tuple[Verification, dict[str, bytes]]:
     """Read every object of the backup and compare with the manifest's checksums."""
+    from dsplib.s3 import S3NotFound
+
     result = Verification()
     contents: dict[str, bytes] = {}
     total = len(manifest.entries)

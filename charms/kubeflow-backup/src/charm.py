@@ -18,7 +18,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ops
 from object_storage import S3Requirer
@@ -29,8 +29,10 @@ import jobs
 from dsplib import validation
 from dsplib.kubernetes import KubernetesError
 from dsplib.manifests import KubernetesManifests
-from dsplib.s3 import S3AuthError, S3Client, S3Error, S3NotFound, S3TLSError
 from dsplib.s3_credentials import InvalidS3Data, S3Connection
+
+if TYPE_CHECKING:
+    from dsplib.s3 import S3Client
 
 logger = logging.getLogger(__name__)
 
@@ -178,6 +180,8 @@ class KubeflowBackupCharm(ops.CharmBase):
 
     def _on_list_backups(self, event: ops.ActionEvent) -> None:
         def work(store: backup.Store, _: k8s.Cluster, __: jobs.Settings) -> None:
+            from dsplib.s3 import S3NotFound
+
             try:
                 rows, incomplete = store.summaries()
             except S3NotFound:
@@ -311,6 +315,8 @@ class KubeflowBackupCharm(ops.CharmBase):
 
 
 def _client(connection: S3Connection) -> S3Client:
+    from dsplib.s3 import S3Client
+
     return S3Client(
         connection.endpoint,
         connection.access_key,
@@ -324,6 +330,8 @@ def _client(connection: S3Connection) -> S3Client:
 
 def _failure_message(work: Callable[[], None]) -> str | None:
     """Run `work`; None when it succeeded, else what went wrong in the operator's words."""
+    from dsplib.s3 import S3AuthError, S3Error, S3TLSError
+
     try:
         work()
     except backup.BackupError as err:

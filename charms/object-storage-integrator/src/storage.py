@@ -14,19 +14,13 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dsplib import validation as check
-from dsplib.s3 import (
-    S3AuthError,
-    S3Client,
-    S3ConfigError,
-    S3Error,
-    S3NotFound,
-    S3TLSError,
-    S3Unreachable,
-)
 from dsplib.s3_credentials import S3Connection
+
+if TYPE_CHECKING:
+    from dsplib.s3 import S3Error
 
 # S3 bucket naming rules: 3-63 of lowercase letters, digits, dots and hyphens, starting and
 # ending with a letter or digit, not shaped like an IP address.
@@ -158,6 +152,8 @@ def fingerprint(connection: S3Connection, settings: Settings) -> str:
 
 def check_bucket(connection: S3Connection, settings: Settings) -> Outcome:
     """Ask the gateway whether the bucket exists for these keys; create it when allowed."""
+    from dsplib.s3 import S3Client, S3Error, S3NotFound  # only hooks that check pay for it
+
     client = S3Client(
         connection.endpoint,
         connection.access_key,
@@ -187,6 +183,8 @@ def check_bucket(connection: S3Connection, settings: Settings) -> Outcome:
 
 def _failure(err: S3Error) -> Outcome:
     """The status for a failed check, with the fix in the message."""
+    from dsplib.s3 import S3AuthError, S3ConfigError, S3TLSError, S3Unreachable
+
     if isinstance(err, S3AuthError):
         return Outcome("blocked", f"{err}: fix the keys given to s3-integrator")
     if isinstance(err, S3TLSError):
