@@ -264,10 +264,13 @@ class KubeflowBackupCharm(ops.CharmBase):
             message: str | None = ready
         else:
             connection, settings = ready
-            with _client(connection) as client:
-                store = backup.Store(client, connection.bucket, connection.path)
-                cluster = k8s.Cluster(self.k8s.engine)
-                message = _failure_message(lambda: work(store, cluster, settings))
+
+            def with_store() -> None:
+                with _client(connection) as client:
+                    store = backup.Store(client, connection.bucket, connection.path)
+                    work(store, k8s.Cluster(self.k8s.engine), settings)
+
+            message = _failure_message(with_store)
         if message is not None:
             logger.error("%s failed: %s", event.handle.kind.removesuffix("_action"), message)
             event.fail(message)

@@ -679,3 +679,9 @@ def test_a_damaged_key_secret_fails_backups_of_secrets_but_no_hook(ctx, kube, ce
         ctx, "create-backup", state([s3], secrets={damaged}), **{"include-secrets": True}
     )
     assert failure.message == "the Juju secret backup-encryption-key has no field key"
+
+
+def test_an_endpoint_the_client_refuses_fails_the_action(ctx, kube, ceph_rgw, bucket):
+    s3 = s3_relation(ceph_rgw, bucket, endpoint=f"{ceph_rgw.endpoint}/s3")
+    failure = fails(ctx, "list-backups", state([s3]))
+    assert failure.message == "the S3 endpoint must be scheme://host[:port], nothing more"

@@ -271,6 +271,10 @@ def test_https_with_a_ca_that_does_not_verify_blocks(ctx, kube, ceph_rgw_https):
         ({"endpoint": "ftp://rgw"}, "s3-credentials: endpoint must be an http(s):// URL"),
         ({"tls-ca-chain": '["junk"]'}, "s3-credentials: tls-ca-chain holds something that is not"),
         ({"endpoint": "http://127.0.0.1:7480"}, "s3-credentials: endpoint 127.0.0.1 is not reach"),
+        (
+            {"endpoint": "http://rgw.example:7480/s3"},
+            "s3-credentials: the S3 endpoint must be scheme://host[:port], nothing more",
+        ),
     ],
 )
 def test_unusable_s3_data_blocks_naming_the_field(ctx, kube, ceph_rgw, data, message):
