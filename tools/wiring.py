@@ -3,8 +3,10 @@
     python tools/wiring.py <charm dir> <spec.json>
 
 spec.json: {"endpoint", "remote_app", "remote_app_data", "remote_unit_data", "config",
-"secrets": [{"id", "content"}]}. The charm runs as leader with its containers reachable and
-the Kubernetes API faked, first installs, then sees relation-created, -joined and -changed.
+"secrets": [{"id", "content"}], "extra_relations": [{"endpoint", "remote_app",
+"remote_app_data"}]}; extra relations are those the charm needs to do its job at all.
+The charm runs as leader with its containers reachable and the Kubernetes API faked, first
+installs, then sees relation-created, -joined and -changed.
 Prints JSON: the unit status, the local app and unit databags, and the content of the secrets
 the charm owns (where it sends credentials).
 """
@@ -50,11 +52,17 @@ def run(spec: dict) -> dict:
         remote_app_data=spec.get("remote_app_data", {}),
         remote_units_data={0: spec.get("remote_unit_data", {})},
     )
+    extra = {
+        testing.Relation(
+            r["endpoint"], remote_app_name=r["remote_app"], remote_app_data=r["remote_app_data"]
+        )
+        for r in spec.get("extra_relations", [])
+    }
     state = testing.State(
         leader=True,
         config=spec.get("config", {}),
         containers=containers,
-        relations={relation},
+        relations={relation, *extra},
         secrets=secrets,
         model=testing.Model(name="kubeflow"),
     )

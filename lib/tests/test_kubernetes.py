@@ -6,7 +6,7 @@ from lightkube.core.exceptions import ApiError
 from lightkube.core.exceptions import httpx as lk_httpx  # pyright: ignore[reportPrivateImportUsage]
 
 from dsplib import kubernetes as k8s
-from dsplib.testing import FakeKubernetes
+from dsplib.testing import FakeKubernetes, custom_resource_definition
 
 TEMPLATES = Path(__file__).parent / "templates"
 CONTEXT = {"name": "demo", "namespace": "ns", "greeting": "hi: there"}
@@ -216,3 +216,121 @@ def test_read_maps_api_errors(kube: FakeKubernetes):
     kube.fail(403, verb="list")
     with pytest.raises(k8s.TrustError):
         engine(kube).read_all("v1", "Node")
+
+
+def _notebook(name: str = "nb", namespace: str = "alice") -> dict:
+    return {
+        "apiVersion": "kubeflow.org/v1",
+        "kind": "Notebook",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"template": {"spec": {"containers": []}}},
+    }
+
+
+def test_discover_finds_builtin_kinds_and_installed_crds_only(kube: FakeKubernetes):
+    kube.add(
+        custom_resource_definition("kubeflow.org", "Notebook", ["v1beta1", "v1"], storage="v1"),
+        custom_resource_definition("kubeflow.org", "Profile", namespaced=False),
+        custom_resource_definition("example.com", "Widget", ["v1"], plural="widgetz"),
+    )
+    kube.objects[next(k for k in kube.objects if k[3] == "widgetz.example.com")]["spec"][
+        "versions"
+    ][0]["served"] = False
+    found = engine(kube).discover(
+        [
+            ("", "ConfigMap"),
+            ("rbac.authorization.k8s.io", "RoleBinding"),
+            ("kubeflow.org", "Notebook"),
+            ("kubeflow.org", "Profile"),
+            ("machinelearning.seldon.io", "SeldonDeployment"),  # CRD not installed
+            ("example.com", "Widget"),  # installed, no version served
+        ]
+    )
+    assert list(found) == [
+        ("", "ConfigMap"),
+        ("rbac.authorization.k8s.io", "RoleBinding"),
+        ("kubeflow.org", "Notebook"),
+        ("kubeflow.org", "Profile"),
+    ]
+    assert found[("", "ConfigMap")] == k8s.ApiKind("", "v1", "ConfigMap", "configmaps", True)
+    assert found[("kubeflow.org", "Notebook")].api_version == "kubeflow.org/v1"
+    assert found[("kubeflow.org", "Profile")].namespaced is False
+    assert found[("rbac.authorization.k8s.io", "RoleBinding")].plural == "rolebindings"
+
+
+def test_discover_without_custom_kinds_makes_no_call(kube: FakeKubernetes):
+    engine(kube).discover([("", "PersistentVolumeClaim"), ("", "Secret")])
+    assert kube.calls == []
+
+
+def test_discovered_kinds_are_addressed_by_their_scope(kube: FakeKubernetes):
+    kube.add(custom_resource_definition("kubeflow.org", "Profile", namespaced=False))
+    objects = engine(kube)
+    objects.discover([("kubeflow.org", "Profile")])
+    profile = {"apiVersion": "kubeflow.org/v1", "kind": "Profile", "metadata": {"name": "alice"}}
+    assert objects.create(profile) is True
+    assert kube.find("Profile", "alice") is not None
+    assert ("kubeflow.org/v1", "Profile", None, "alice") in kube.objects
+    assert [p["metadata"]["name"] for p in objects.read_all("kubeflow.org/v1", "Profile")] == [
+        "alice"
+    ]
+
+
+def test_create_keeps_objects_as_given_and_reports_existing_ones(kube: FakeKubernetes):
+    objects = engine(kube)
+    assert objects.create(_notebook()) is True
+    stored = kube.get_object("Notebook", "nb", "alice")
+    assert "labels" not in stored["metadata"]  # restored user objects are not ours to prune
+    assert objects.create(_notebook()) is False
+    assert [c[0] for c in kube.calls] == ["create", "create"]
+
+
+def test_create_sorts_api_failures(kube: FakeKubernetes):
+    kube.fail(422, verb="create", times=1)
+    with pytest.raises(k8s.RejectedError, match="Error"):
+        engine(kube).create(_notebook())
+    kube.fail(404, verb="create", times=1)
+    with pytest.raises(k8s.NotFoundError):
+        engine(kube).create(_notebook())
+    kube.fail(403, verb="create", times=1)
+    with pytest.raises(k8s.TrustError):
+        engine(kube).create(_notebook())
+    kube.fail(503, verb="create", times=1)
+    with pytest.raises(k8s.TransientError, match="503"):
+        engine(kube).create(_notebook())
+
+
+def test_overwrite_applies_without_labels(kube: FakeKubernetes):
+    objects = engine(kube)
+    objects.create(_notebook())
+    changed = _notebook()
+    changed["spec"]["template"]["spec"]["containers"] = [{"name": "nb", "image": "x"}]
+    objects.overwrite(changed)
+    stored = kube.get_object("Notebook", "nb", "alice")
+    assert stored["spec"]["template"]["spec"]["containers"][0]["image"] == "x"
+    assert "labels" not in stored["metadata"]
+    kube.fail(400, verb="apply", times=1)
+    with pytest.raises(k8s.RejectedError):
+        objects.overwrite(changed)
+
+
+def test_delete_says_whether_the_object_was_there(kube: FakeKubernetes):
+    objects = engine(kube)
+    objects.create(_notebook())
+    ref = k8s.ObjectRef("kubeflow.org/v1", "Notebook", "nb", "alice")
+    assert objects.delete(ref) is True
+    assert objects.delete(ref) is False
+    assert kube.objects == {}
+
+
+def test_fake_reactions_play_the_part_of_controllers(kube: FakeKubernetes):
+    def make_namespace(fake: FakeKubernetes, profile: dict) -> None:
+        name = profile["metadata"]["name"]
+        fake.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+
+    kube.react("Profile", make_namespace)
+    kube.add(custom_resource_definition("kubeflow.org", "Profile", namespaced=False))
+    objects = engine(kube)
+    objects.discover([("kubeflow.org", "Profile")])
+    objects.create({"apiVersion": "kubeflow.org/v1", "kind": "Profile", "metadata": {"name": "b"}})
+    assert objects.read(k8s.ObjectRef("v1", "Namespace", "b")) is not None

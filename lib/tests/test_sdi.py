@@ -126,3 +126,22 @@ def test_non_leader_writes_nothing(ctx):
     relation = testing.Relation("ingress", remote_app_data={"_supported_versions": "- v1\n"})
     out = ctx.run(ctx.on.relation_changed(relation), testing.State(relations={relation}))
     assert out.get_relation(relation.id).local_app_data == {}
+
+
+def test_withdraw_removes_our_data_and_keeps_the_versions():
+    class Withdrawing(SdiCharm):
+        def _on_ingress(self, event: ops.RelationChangedEvent) -> None:
+            self.ingress.withdraw(event.relation)
+
+    relation = testing.Relation(
+        "ingress",
+        remote_app_data={"_supported_versions": "- v1\n"},
+        local_app_data={"_supported_versions": "- v1\n", "data": yaml.safe_dump(INGRESS)},
+    )
+    ctx = testing.Context(Withdrawing, meta=META)
+    out = ctx.run(
+        ctx.on.relation_changed(relation), testing.State(leader=True, relations={relation})
+    )
+    assert out.get_relation(relation.id).local_app_data == {"_supported_versions": "- v1\n"}
+    out = ctx.run(ctx.on.relation_changed(relation), testing.State(relations={relation}))
+    assert "data" in out.get_relation(relation.id).local_app_data  # only the leader writes

@@ -98,6 +98,6 @@ def test_overlay_semantics_remove_applications_with_their_relations():
 
 
 def test_overlays_exist():
-    assert {p.stem for p in OVERLAYS} >= {"local", "ldap"}
+    assert {p.stem for p in OVERLAYS} >= {"local", "ldap", "ceph", "backup", "cos"}
     for overlay in OVERLAYS:
         assert isinstance(load(overlay).get("applications", {}), dict), Path(overlay).name

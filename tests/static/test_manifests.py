@@ -22,19 +22,13 @@ DUMP = "import render, yaml, sys; yaml.safe_dump_all(render.rendered_manifests()
 
 
 def rendered(charm_dir: Path) -> list[dict]:
-    env = {
-        **os.environ,
-        "PYTHONPATH": f"{charm_dir / 'src'}{os.pathsep}{charm_dir / 'tests/unit'}",
-    }
-    out = subprocess.run(  # noqa: S603 - our own interpreter and code
-        [sys.executable, "-c", DUMP],
-        cwd=charm_dir,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return [o for o in yaml.safe_load_all(out) if o]
+    paths = [charm_dir / "src", charm_dir / "tests" / "unit", ROOT / "tests" / "ceph"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, paths))}
+    proc = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", DUMP], cwd=charm_dir, env=env, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return [o for o in yaml.safe_load_all(proc.stdout) if o]
 
 
 def test_every_charm_can_render_its_objects():

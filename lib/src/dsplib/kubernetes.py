@@ -83,6 +83,10 @@ class NotFoundError(TransientError):
     """The object, its namespace or its API (CRD) does not exist (yet)."""
 
 
+class RejectedError(KubernetesError):
+    """The API refused one object as invalid (400/422): it cannot be stored as it is."""
+
+
 class ManifestError(Exception):
     """A template rendered something that is not a Kubernetes object (a bug in the charm)."""
 
@@ -105,6 +109,22 @@ class ObjectRef:
     def __str__(self) -> str:
         where = f"{self.namespace}/" if self.namespace else ""
         return f"{self.kind} {where}{self.name}"
+
+
+@dataclass(frozen=True)
+class ApiKind:
+    """A kind the cluster serves: the version to use, its resource name and its scope."""
+
+    group: str
+    version: str
+    kind: str
+    plural: str
+    namespaced: bool
+
+    @property
+    def api_version(self) -> str:
+        """`group/version`, or only the version for the core group."""
+        return f"{self.group}/{self.version}" if self.group else self.version
 
 
 @dataclass(frozen=True)
@@ -297,7 +317,87 @@ class KubernetesObjects:
         listing = self._call(self.client.list, res, **kwargs)
         return [_to_dict(item) for item in self._call(list, listing)]
 
+    def discover(self, kinds: Iterable[tuple[str, str]]) -> dict[tuple[str, str], ApiKind]:
+        """Which of the (group, kind) pairs the cluster serves, and how to address them.
+
+        Built-in kinds come from the API version lightkube knows; custom kinds from their
+        CustomResourceDefinition (the storage version when it is served, else the first served
+        one). Kinds whose CRD is not installed are left out: a cluster without Seldon or Spark
+        simply has none of their objects.
+        """
+        wanted = list(dict.fromkeys(kinds))
+        found: dict[tuple[str, str], ApiKind] = {}
+        custom = []
+        for group, kind in wanted:
+            builtin = _builtin_kind(group, kind)
+            if builtin is not None:
+                found[(group, kind)] = builtin
+            else:
+                custom.append((group, kind))
+        if custom:
+            crds = self.read_all("apiextensions.k8s.io/v1", "CustomResourceDefinition")
+            served = {k: v for k, v in map(_served_kind, crds) if v is not None}
+            for key in custom:
+                if key in served:
+                    found[key] = served[key]
+                    self._crd_names[key] = (served[key].plural, served[key].namespaced)
+        return {key: found[key] for key in wanted if key in found}
+
+    def create(self, obj: Mapping[str, Any]) -> bool:
+        """Create the object as given (no labels added); False when it already exists.
+
+        Raises RejectedError when the API refuses it as invalid, NotFoundError when its
+        namespace or kind is missing, TrustError / TransientError as every call does.
+        """
+        from lightkube import codecs
+        from lightkube.core.exceptions import ApiError
+
+        self._resource(ObjectRef.of(obj))
+        resource = codecs.from_dict(json.loads(json.dumps(obj)))
+        try:
+            self._call(self._refusing_invalid(self.client.create), resource)
+        except TransientError as err:
+            cause = err.__cause__
+            if isinstance(cause, ApiError) and _status_code(cause) == 409:
+                return False
+            raise
+        return True
+
+    def overwrite(self, obj: Mapping[str, Any]) -> None:
+        """Server-side apply the object as given, taking over conflicting fields (no labels)."""
+        from lightkube import codecs
+
+        self._resource(ObjectRef.of(obj))
+        resource = codecs.from_dict(json.loads(json.dumps(obj)))
+        apply = self._refusing_invalid(self.client.apply)
+        self._call(apply, resource, field_manager=self.app, force=True)
+
+    def delete(self, ref: ObjectRef) -> bool:
+        """Delete one object; False when it was already gone."""
+        try:
+            self._call(self.client.delete, self._resource(ref), ref.name, namespace=ref.namespace)
+        except NotFoundError:
+            return False
+        logger.info("deleted %s", ref)
+        return True
+
     # -- internals ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _refusing_invalid(fn: Callable[..., T]) -> Callable[..., T]:
+        """Wrap an API call so that 400/422 answers become RejectedError, not bugs."""
+        from lightkube.core.exceptions import ApiError
+
+        def call(*args: Any, **kwargs: Any) -> T:
+            try:
+                return fn(*args, **kwargs)
+            except ApiError as err:
+                if _status_code(err) in (400, 422):
+                    message = err.status.message or err.status.reason or "invalid"
+                    raise RejectedError(message) from err
+                raise
+
+        return call
 
     def _labelled(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         out = json.loads(json.dumps(obj))  # deep copy that also rejects non-JSON values
@@ -397,7 +497,7 @@ class KubernetesObjects:
         try:
             return fn(*args, **kwargs)
         except ApiError as err:
-            code = err.status.code or err.response.status_code
+            code = _status_code(err)
             if code == 403:
                 raise TrustError(self.app, err.status.message or "forbidden") from err
             message = err.status.message or err.status.reason or str(code)
@@ -408,6 +508,46 @@ class KubernetesObjects:
             raise
         except lk_httpx.TransportError as err:
             raise TransientError(f"Kubernetes API unreachable: {type(err).__name__}") from err
+
+
+def _status_code(err: Any) -> int:
+    return err.status.code or err.response.status_code
+
+
+def _builtin_kind(group: str, kind: str) -> ApiKind | None:
+    """A kind lightkube ships a model for (v1 of its group), or None.
+
+    Generic kinds registered earlier in the process do not count: only the API knows whether
+    their CRD is still installed.
+    """
+    from lightkube import generic_resource
+    from lightkube.core import resource as lk_resource
+    from lightkube.core.exceptions import LoadResourceError
+    from lightkube.core.resource_registry import resource_registry
+
+    api_version = f"{group}/v1" if group else "v1"
+    try:
+        res = resource_registry.load(api_version, kind)
+    except LoadResourceError:
+        return None
+    if res is None or issubclass(res, generic_resource.Generic):
+        return None
+    info = res._api_info  # pyright: ignore[reportAttributeAccessIssue]
+    namespaced = issubclass(res, lk_resource.NamespacedResource)
+    return ApiKind(group, info.resource.version, kind, info.plural, namespaced)
+
+
+def _served_kind(crd: Mapping[str, Any]) -> tuple[tuple[str, str], ApiKind | None]:
+    """(group, kind) of a CRD and the version to use, None when no version is served."""
+    spec = crd.get("spec") or {}
+    names = spec.get("names") or {}
+    key = (spec.get("group", ""), names.get("kind", ""))
+    versions = [v for v in spec.get("versions") or [] if v.get("served")]
+    if not versions or not names.get("plural"):
+        return key, None
+    chosen = next((v for v in versions if v.get("storage")), versions[0])
+    namespaced = spec.get("scope") == "Namespaced"
+    return key, ApiKind(key[0], chosen["name"], key[1], names["plural"], namespaced)
 
 
 def _to_dict(obj: Any) -> dict[str, Any]:

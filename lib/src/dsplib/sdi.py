@@ -203,6 +203,14 @@ class SdiEndpoint:
         if bag.get(DATA_KEY) != text:
             bag[DATA_KEY] = text
 
+    def withdraw(self, relation: ops.Relation) -> None:
+        """Leader: take our data back, e.g. when what it described is gone."""
+        if not self._charm.unit.is_leader():
+            return
+        bag = relation.data[self._charm.app]
+        if DATA_KEY in bag:
+            del bag[DATA_KEY]
+
     def receive(self, relation: ops.Relation) -> dict[str, Any]:
         """The remote application's validated data; SdiNotReady / SdiError otherwise."""
         version = self.version(relation)

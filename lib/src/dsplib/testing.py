@@ -3,14 +3,16 @@
 `FakeKubernetes` stands in for `lightkube.Client` at the client boundary: the charm's real
 code renders, converts and applies objects, and the fake keeps them in memory and records
 every call, so tests can assert on what was written and inject the API errors charms must
-survive. Loaded as a pytest plugin (`pytest_plugins = ["dsplib.testing"]`), it gives the
-fixture `kube`: a fake that every KubernetesManifests of the test uses.
+survive. `react` stands in for the cluster's controllers (a Profile that makes a Namespace),
+`custom_resource_definition` for installed CRDs that API discovery finds. Loaded as a pytest
+plugin (`pytest_plugins = ["dsplib.testing"]`), it gives the fixture `kube`: a fake that every
+KubernetesManifests of the test uses.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +24,7 @@ from lightkube.core.exceptions import httpx as lk_httpx  # pyright: ignore[repor
 WRITE_VERBS = frozenset({"apply", "create", "patch", "replace", "delete"})
 
 Key = tuple[str, str, "str | None", str]  # (apiVersion, kind, namespace, name)
+Reaction = Callable[["FakeKubernetes", dict[str, Any]], None]
 
 
 def api_error(code: int, message: str = "") -> ApiError:
@@ -54,6 +57,7 @@ class FakeKubernetes:
     objects: dict[Key, dict[str, Any]] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)
     _failures: list[_Failure] = field(default_factory=list)
+    _reactions: dict[str, list[Reaction]] = field(default_factory=dict)
 
     # -- test controls -----------------------------------------------------------------------
 
@@ -69,6 +73,17 @@ class FakeKubernetes:
         """Make matching calls raise: an ApiError with `code`, or `error` (e.g. a timeout)."""
         exc = error if error is not None else api_error(code or 500)
         self._failures.append(_Failure(verb, kind, exc, times))
+
+    def add(self, *objects: Mapping[str, Any]) -> None:
+        """Put objects (manifest dicts) into the cluster without recording a call."""
+        for obj in objects:
+            meta = obj["metadata"]
+            key = (obj["apiVersion"], obj["kind"], meta.get("namespace"), meta["name"])
+            self.objects[key] = copy.deepcopy(dict(obj))
+
+    def react(self, kind: str, reaction: Reaction) -> None:
+        """Call `reaction(fake, obj)` after each create or apply of `kind`, as a controller."""
+        self._reactions.setdefault(kind, []).append(reaction)
 
     def heal(self) -> None:
         """Stop injecting failures."""
@@ -119,6 +134,7 @@ class FakeKubernetes:
         if key[2] is not None:
             data["metadata"]["namespace"] = key[2]
         self.objects[key] = data
+        self._react(key[1], data)
         return obj
 
     def create(
@@ -130,6 +146,7 @@ class FakeKubernetes:
         if key in self.objects:
             raise api_error(409, "already exists")
         self.objects[key] = data
+        self._react(key[1], data)
         return obj
 
     def get(self, res: type, name: str, *, namespace: str | None = None) -> Any:
@@ -187,6 +204,10 @@ class FakeKubernetes:
             return (api_version, kind, namespace or "default", name)
         return (api_version, kind, None, name)
 
+    def _react(self, kind: str, obj: dict[str, Any]) -> None:
+        for reaction in self._reactions.get(kind, []):
+            reaction(self, copy.deepcopy(obj))
+
     def _record(self, verb: str, key: Key) -> None:
         _, kind, ns, name = key
         where = f"{ns}/" if ns else ""
@@ -199,6 +220,32 @@ class FakeKubernetes:
                 if failure.times <= 0:
                     self._failures.remove(failure)
             raise failure.error
+
+
+def custom_resource_definition(
+    group: str,
+    kind: str,
+    versions: Iterable[str] = ("v1",),
+    *,
+    storage: str | None = None,
+    namespaced: bool = True,
+    plural: str | None = None,
+) -> dict[str, Any]:
+    """A CRD as the cluster holds it, enough for API discovery (no schema)."""
+    names = list(versions)
+    plural = plural or f"{kind.lower()}s"
+    stored = storage or names[0]
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.{group}"},
+        "spec": {
+            "group": group,
+            "names": {"kind": kind, "plural": plural, "singular": kind.lower()},
+            "scope": "Namespaced" if namespaced else "Cluster",
+            "versions": [{"name": v, "served": True, "storage": v == stored} for v in names],
+        },
+    }
 
 
 def _label_matches(labels: dict[str, str], key: str, wanted: Any) -> bool:

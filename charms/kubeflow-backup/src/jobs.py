@@ -1,0 +1,256 @@
+"""The five backup operations, from start to finish, without ops.
+
+Each takes the bucket (`backup.Store`), the cluster (`cluster.Cluster`) and a progress callback
+(the action's log) and returns what the action reports. They raise `BackupError` for what the
+operator has to fix; S3 and Kubernetes errors pass through for the charm to word.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import backup
+import cluster as k8s
+from backup import BackupError, Cipher, Manifest, Progress, Store
+from dsplib import validation as check
+
+logger = logging.getLogger(__name__)
+MAX_RETENTION = 1000
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated charm config."""
+
+    retention: int
+    snapshot_class: str
+    key_secret: str
+
+    @classmethod
+    def from_config(cls, config: Any) -> Settings:
+        """Check every option; raises InvalidConfig naming the first bad one."""
+        retention = config.get("retention")
+        if isinstance(retention, bool) or not isinstance(retention, int):
+            raise check.InvalidConfig("retention", f"a whole number from 0 to {MAX_RETENTION}")
+        if not 0 <= retention <= MAX_RETENTION:
+            raise check.InvalidConfig("retention", f"a whole number from 0 to {MAX_RETENTION}")
+        snapshot_class = str(config.get("volume-snapshot-class") or "").strip()
+        if snapshot_class and not check.DNS_SUBDOMAIN.match(snapshot_class):
+            raise check.InvalidConfig("volume-snapshot-class", "a VolumeSnapshotClass name")
+        key_secret = str(config.get("encryption-key-secret") or "").strip()
+        if key_secret and not key_secret.startswith("secret:"):
+            raise check.InvalidConfig(
+                "encryption-key-secret", "the URI of a secret made with juju add-secret"
+            )
+        return cls(retention, snapshot_class, key_secret)
+
+
+def parse_namespaces(value: Any) -> tuple[str, ...]:
+    """The `namespaces` action parameter: comma-separated namespace names."""
+    names = tuple(check.comma_list(value))
+    for name in names:
+        if not check.DNS_LABEL.match(name):
+            raise BackupError(f"namespaces: '{name}' is not a namespace name")
+    return names
+
+
+@dataclass(frozen=True)
+class BackupRequest:
+    """The create-backup parameters, checked."""
+
+    namespaces: tuple[str, ...] = ()  # empty: every profile namespace
+    include_secrets: bool = False
+    volume_snapshots: bool = False
+    description: str = ""
+    snapshot_class: str = ""
+    retention: int = 0
+    app: str = "kubeflow-backup"
+
+
+@dataclass
+class BackupResult:
+    """What create-backup did."""
+
+    manifest: Manifest
+    cleaned_up: list[str] = field(default_factory=list)
+    expired: list[str] = field(default_factory=list)
+
+
+def clean_incomplete(store: Store, cluster: k8s.Cluster, progress: Progress) -> list[str]:
+    """Delete interrupted backups (no manifest) and their snapshots; their ids."""
+    _, incomplete = store.summaries()
+    for backup_id in incomplete:
+        deleted = store.delete(backup_id)
+        snapshots = cluster.delete_snapshots(backup_id)
+        progress(f"deleted incomplete backup {backup_id} ({deleted} keys, {snapshots} snapshots)")
+    return incomplete
+
+
+def create_backup(
+    store: Store,
+    cluster: k8s.Cluster,
+    request: BackupRequest,
+    cipher: Cipher | None,
+    progress: Progress,
+    now: datetime.datetime,
+) -> BackupResult:
+    """Save the objects, snapshot the volumes, write the manifest last, apply retention."""
+    store.ensure_bucket()  # wrong keys, TLS or network fail here, before anything is written
+    namespaces = list(request.namespaces) or cluster.profile_namespaces()
+    if not namespaces:
+        raise BackupError("no Kubeflow profiles found: name the namespaces to back up")
+    cluster.require_namespaces(namespaces)
+    if request.volume_snapshots:
+        if not request.snapshot_class:
+            raise BackupError("set config volume-snapshot-class to take volume snapshots")
+        cluster.require_snapshot_class(request.snapshot_class)
+    if request.include_secrets and cipher is None:
+        raise BackupError("no encryption key for Secrets")  # the charm always passes one
+    cleaned = clean_incomplete(store, cluster, progress)
+
+    found = cluster.collect(namespaces, request.include_secrets, progress)
+    backup_id = backup.new_id(now)
+    manifest = Manifest(
+        id=backup_id,
+        created=now.astimezone(datetime.timezone.utc).isoformat(timespec="microseconds"),
+        description=request.description,
+        namespaces=sorted(namespaces),
+        skipped_kinds=found.skipped_kinds,
+        key_id=cipher.key_id if cipher and request.include_secrets else "",
+    )
+    progress(f"backup {backup_id}: {len(found.objects)} objects in {len(namespaces)} namespaces")
+    if request.volume_snapshots and found.bound_pvcs:
+        manifest.snapshots = cluster.take_snapshots(
+            backup_id, found.bound_pvcs, request.snapshot_class, request.app
+        )
+        progress(f"requested {len(manifest.snapshots)} volume snapshots")
+    for n, obj in enumerate(found.objects, 1):
+        manifest.entries.append(_upload(store, backup_id, obj, cipher))
+        if n % 50 == 0 or n == len(found.objects):
+            progress(f"uploaded {n}/{len(found.objects)} objects")
+    manifest.finished = _utc_now().isoformat(timespec="seconds")
+    store.put_manifest(manifest)
+    progress(f"backup {backup_id} complete")
+    expired = apply_retention(store, cluster, request.retention, progress)
+    return BackupResult(manifest, cleaned, expired)
+
+
+def _upload(
+    store: Store, backup_id: str, obj: dict[str, Any], cipher: Cipher | None
+) -> backup.Entry:
+    encrypted = obj["kind"] == "Secret"
+    key = backup.object_key(obj, encrypted)
+    data = json.dumps(obj, indent=1, sort_keys=True).encode()
+    if encrypted:
+        if cipher is None:  # pragma: no cover - create_backup refuses this earlier
+            raise BackupError("no encryption key for Secrets")
+        data = cipher.encrypt(data, key)
+    store.put(backup_id, key, data)
+    meta = obj["metadata"]
+    return backup.Entry(
+        key=key,
+        sha256=backup.sha256(data),
+        size=len(data),
+        api_version=obj["apiVersion"],
+        kind=obj["kind"],
+        name=meta["name"],
+        namespace=meta.get("namespace"),
+        encrypted=encrypted,
+    )
+
+
+def apply_retention(
+    store: Store, cluster: k8s.Cluster, keep: int, progress: Progress
+) -> list[str]:
+    """Delete the oldest complete backups beyond `keep`; their ids."""
+    done, _ = store.summaries()
+    old = backup.expired(done, keep)
+    for backup_id in old:
+        delete_backup(store, cluster, backup_id)
+        progress(f"retention: deleted backup {backup_id}")
+    return old
+
+
+def delete_backup(store: Store, cluster: k8s.Cluster, backup_id: str) -> tuple[int, int]:
+    """Delete every key of a backup and its volume snapshots; (keys, snapshots) deleted."""
+    backup_id = backup.check_id(backup_id)
+    keys = store.delete(backup_id)
+    if keys == 0:
+        raise BackupError(f"no backup {backup_id} in bucket '{store.bucket}'")
+    return keys, cluster.delete_snapshots(backup_id)
+
+
+def verify_backup(
+    store: Store, cluster: k8s.Cluster | None, backup_id: str, progress: Progress
+) -> tuple[Manifest, backup.Verification, dict[str, int]]:
+    """Re-read every object of a backup; also how many of its snapshots are ready."""
+    manifest = store.require_manifest(backup_id)
+    check, _ = backup.read_back(store, manifest, progress)
+    snapshots = {"ready": 0, "pending": 0, "gone": 0}
+    if cluster is not None:
+        for snapshot in manifest.snapshots:
+            state = cluster.snapshot_ready(snapshot)
+            snapshots["gone" if state is None else "ready" if state else "pending"] += 1
+    return manifest, check, snapshots
+
+
+def restore_backup(
+    store: Store,
+    cluster: k8s.Cluster,
+    backup_id: str,
+    namespaces: tuple[str, ...],
+    options: k8s.RestoreOptions,
+    cipher: Cipher | None,
+    progress: Progress,
+) -> k8s.RestoreReport:
+    """Check every checksum (and decrypt every Secret) first, then put the objects back."""
+    manifest = store.require_manifest(backup_id)
+    unknown = sorted(set(namespaces) - set(manifest.namespaces))
+    if unknown:
+        raise BackupError(f"backup {manifest.id} has no namespace {', '.join(unknown)}")
+    chosen = set(namespaces or manifest.namespaces)
+    entries = [e for e in manifest.entries if _in_scope(e, chosen)]
+    selected = Manifest(id=manifest.id, created=manifest.created, entries=entries)
+    check, contents = backup.read_back(store, selected, progress)
+    if not check.ok:
+        raise BackupError(f"backup {manifest.id} is damaged, nothing restored: {check.problems()}")
+    encrypted = any(e.encrypted for e in entries)
+    if encrypted and (cipher is None or cipher.key_id != manifest.key_id):
+        raise BackupError(
+            f"backup {manifest.id} holds Secrets encrypted with key {manifest.key_id}, "
+            f"not this application's key {cipher.key_id if cipher else '(none)'}: set "
+            "encryption-key-secret to the key it was made with"
+        )
+    objects = [_decoded(entry, contents, cipher) for entry in entries]
+    snapshots = tuple(s for s in manifest.snapshots if s.namespace in chosen)
+    options = k8s.RestoreOptions(options.overwrite, options.dry_run, snapshots)
+    return cluster.restore(objects, options, progress)
+
+
+def _in_scope(entry: backup.Entry, namespaces: set[str]) -> bool:
+    if entry.namespace is not None:
+        return entry.namespace in namespaces
+    return entry.name in namespaces  # a Profile or a Namespace has its namespace's name
+
+
+def _decoded(entry: backup.Entry, contents: dict[str, bytes], cipher: Cipher | None) -> dict:
+    data = contents[entry.key]
+    if entry.encrypted:
+        if cipher is None:  # pragma: no cover - restore_backup refuses this earlier
+            raise BackupError("no encryption key for Secrets")
+        data = cipher.decrypt(data, entry.key)
+    try:
+        obj = json.loads(data)
+    except ValueError as err:
+        raise BackupError(f"{entry} is not JSON") from err
+    if not isinstance(obj, dict) or obj.get("kind") != entry.kind:
+        raise BackupError(f"{entry} does not hold a {entry.kind}")
+    return obj
+
+
+def _utc_now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
