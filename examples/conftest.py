@@ -176,9 +176,7 @@ rgw dns name =
             ("osd.0", ["mon", "allow profile osd", "osd", "allow *"]),
             ("client.rgw.a", ["mon", "allow rw", "osd", "allow rwx"]),
         ):
-            args = [
-                a for pair in zip(["--cap"] * 3, caps[::2], caps[1::2], strict=True) for a in pair
-            ]
+            args = [a for k in range(0, len(caps), 2) for a in ("--cap", *caps[k : k + 2])]
             self._run("ceph-authtool", keyring, "--gen-key", "-n", name, *args)
         self._run(
             "monmaptool", "--create", "--fsid", str(fsid), "--addv", "a", mon, str(root / "monmap")
