@@ -240,7 +240,7 @@ rgw dns name =
     def _wait(self, ready, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
         while not ready():
-            dead = [d.args[0] for d in self.daemons if d.poll() is not None]
+            dead = [str(d.args[0]) for d in self.daemons if d.poll() is not None]  # type: ignore[index]
             if dead:
                 raise RuntimeError(f"{', '.join(dead)} exited; logs in {self.root / 'log'}")
             if time.monotonic() > deadline:

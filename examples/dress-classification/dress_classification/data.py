@@ -161,10 +161,12 @@ def prepare_image(image: bytes | Image.Image, size: int) -> np.ndarray:
         try:
             with Image.open(io.BytesIO(image)) as opened:
                 opened.load()
-                image = opened.copy()
+                picture = opened.copy()
         except (OSError, SyntaxError, Image.DecompressionBombError) as error:
             raise ValueError("the data is not an image that can be decoded") from error
-    rgb = image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
+    else:
+        picture = image
+    rgb = picture.convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
     return np.asarray(rgb, dtype=np.float32) / 255.0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -10,6 +11,8 @@ import keras
 import numpy as np
 
 BACKBONES = ("cnn", "mobilenet_v2")
+# Keras's type hints call `verbose` a string; 0 (silent) is what its code accepts too.
+SILENT: Any = 0
 
 
 def build_model(
@@ -32,8 +35,9 @@ def build_model(
         features = _small_cnn(inputs)
     else:
         scaled = keras.layers.Rescaling(2.0, offset=-1.0)(inputs)
+        pretrained: Any = weights  # Keras's hints allow only a string; None means random
         base = keras.applications.MobileNetV2(
-            input_shape=(size, size, 3), alpha=0.35, include_top=False, weights=weights
+            input_shape=(size, size, 3), alpha=0.35, include_top=False, weights=pretrained
         )
         features = keras.layers.Flatten()(base(scaled))
     hidden = keras.layers.Dropout(0.3)(keras.layers.Dense(64, activation="relu")(features))
@@ -65,7 +69,7 @@ def train(
     epochs: int,
     batch_size: int = 32,
     seed: int = 0,
-    verbose: int = 0,
+    verbose: Any = SILENT,
 ) -> keras.callbacks.History:
     """Fit *model* (from `build_model`) on images and integer labels; returns the history."""
     keras.utils.set_random_seed(seed)
@@ -76,13 +80,13 @@ def train(
 
 def accuracy(model: keras.Model, images: np.ndarray, labels: np.ndarray) -> float:
     """Share of images whose most probable class is the true one."""
-    predicted = np.argmax(model.predict(images, batch_size=128, verbose=0), axis=1)
+    predicted = np.argmax(model.predict(images, batch_size=128, verbose=SILENT), axis=1)
     return float(np.mean(predicted == labels))
 
 
 def confusion(model: keras.Model, images: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
     """N x n counts: rows are true classes, columns predicted ones."""
-    predicted = np.argmax(model.predict(images, batch_size=128, verbose=0), axis=1)
+    predicted = np.argmax(model.predict(images, batch_size=128, verbose=SILENT), axis=1)
     matrix = np.zeros((n, n), dtype=int)
     np.add.at(matrix, (labels, predicted), 1)
     return matrix

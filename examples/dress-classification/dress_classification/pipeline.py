@@ -12,6 +12,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from kfp import compiler, dsl
 from kfp.dsl import ClassificationMetrics, Dataset, Input, Metrics, Model, Output
@@ -102,7 +103,7 @@ def evaluate_classifier(
     images, lengths, colors = data.load_arrays(test.path)
     labels = lengths if task == "length" else colors
     classes = list(data.LENGTHS if task == "length" else data.COLOR_NAMES)
-    network = keras.models.load_model(os.path.join(model.path, "model.keras"))
+    network: Any = keras.models.load_model(os.path.join(model.path, "model.keras"))
     metrics.log_metric(f"{task}_accuracy", models.accuracy(network, images, labels))
     metrics.log_metric(f"{task}_chance", 1 / len(classes))
     matrix = models.confusion(network, images, labels, len(classes))
@@ -123,11 +124,12 @@ def export_models(
     from dress_classification import data
     from dress_classification.model import export_models as export
 
+    trained: Any = {
+        "length": keras.models.load_model(f"{length_model.path}/model.keras"),
+        "color": keras.models.load_model(f"{color_model.path}/model.keras"),
+    }
     export(
-        {
-            "length": keras.models.load_model(f"{length_model.path}/model.keras"),
-            "color": keras.models.load_model(f"{color_model.path}/model.keras"),
-        },
+        trained,
         {"length": list(data.LENGTHS), "color": list(data.COLOR_NAMES)},
         exported.path,
     )
@@ -142,13 +144,14 @@ def export_models(
 STEPS = (load_images, train_classifier, evaluate_classifier, export_models)
 
 
-def make_pipeline(image: str = LOCAL_IMAGE, s3_secret: str = ""):
+def make_pipeline(image: str = LOCAL_IMAGE, s3_secret: str = "") -> Any:
     """The pipeline with every step in *image*.
 
     *s3_secret* names a Kubernetes Secret with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
     AWS_ENDPOINT_URL, given to the steps that read images from or publish models to S3.
     """
-    ops = {
+    # The KFP SDK's own type hints do not describe components' call signatures: Any.
+    ops: dict[str, Any] = {
         step.__name__: dsl.component(step, base_image=image, install_kfp_package=False)
         for step in STEPS
     }
@@ -207,7 +210,7 @@ def make_pipeline(image: str = LOCAL_IMAGE, s3_secret: str = ""):
                 publish_uri=publish_uri,
             ).set_display_name("export SavedModels")
         )
-        return exported.outputs["exported"]
+        return exported.outputs["exported"]  # pyright: ignore[reportReturnType]
 
     return dress_classification
 
@@ -217,7 +220,7 @@ def compile_pipeline(path: str, image: str, s3_secret: str = "") -> None:
     compiler.Compiler().compile(make_pipeline(image, s3_secret), package_path=path)
 
 
-def run_locally(output: str, **arguments):
+def run_locally(output: str, **arguments) -> Any:
     """Run the whole pipeline in this Python environment (kfp.local, subprocess runner).
 
     Returns the pipeline task; ``.outputs["Output"].path`` is the exported model directory.

@@ -34,7 +34,9 @@ LABELS_FILE = "labels.json"
 def bad_request(message: str) -> Exception:
     """The error Seldon turns into an HTTP 400 with *message*, or ValueError elsewhere."""
     try:
-        from seldon_core.flask_utils import SeldonMicroserviceException
+        from seldon_core.flask_utils import (  # pyright: ignore[reportMissingImports]
+            SeldonMicroserviceException,
+        )
     except ImportError:
         return ValueError(message)
     return SeldonMicroserviceException(message, status_code=400)

@@ -20,7 +20,8 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 
 @pytest.fixture(scope="module")
 def page_url(predictions_url):
-    server = make_server("127.0.0.1", 0, create_app(predictions_url, max_bytes=300_000))
+    app = create_app(predictions_url, max_bytes=300_000)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}/"

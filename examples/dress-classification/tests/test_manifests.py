@@ -30,7 +30,9 @@ def test_seldondeployment_serves_our_model_class_from_s3():
 
 def test_serving_image_runs_the_class_that_exists():
     dockerfile = (EXAMPLE / "serving" / "Dockerfile").read_text()
-    interface = re.search(r'"seldon-core-microservice", "([\w.]+)"', dockerfile).group(1)
+    match = re.search(r'"seldon-core-microservice", "([\w.]+)"', dockerfile)
+    assert match, "the serving image does not run seldon-core-microservice"
+    interface = match.group(1)
     module, name = interface.rsplit(".", 1)
     cls = getattr(importlib.import_module(module), name)
     assert callable(cls.predict) and callable(cls.load)

@@ -10,7 +10,7 @@ from dress_classification import model as models
 def test_models_output_class_probabilities():
     for backbone in models.BACKBONES:
         network = models.build_model(64, 4, backbone=backbone)
-        out = network.predict(np.zeros((2, 64, 64, 3), np.float32), verbose=0)
+        out = network.predict(np.zeros((2, 64, 64, 3), np.float32), verbose=models.SILENT)
         assert out.shape == (2, 4)
         np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-5)
 
@@ -50,7 +50,10 @@ def test_exported_savedmodel_answers_like_keras(tmp_path):
     }
     served = tf.saved_model.load(str(tmp_path / "length"))
     np.testing.assert_allclose(
-        served.serve(images).numpy(), length.predict(images, verbose=0), rtol=1e-4, atol=1e-6
+        served.serve(images).numpy(),
+        length.predict(images, verbose=models.SILENT),
+        rtol=1e-4,
+        atol=1e-6,
     )
 
 

@@ -1,6 +1,7 @@
 """The training pipeline, run locally with kfp.local, and its compiled form for the platform."""
 
 import json
+from typing import Any
 
 import numpy as np
 import pytest
@@ -81,7 +82,7 @@ def test_images_are_read_from_ceph_rgw(bucket, tmp_path):
 
     assert upload_directory(tmp_path / "set", f"s3://{bucket}/dresses") == 21
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path / "r"))
-    component = dsl.component(
+    component: Any = dsl.component(
         pipeline.load_images, base_image=pipeline.LOCAL_IMAGE, install_kfp_package=False
     )
     task = component(source=f"s3://{bucket}/dresses", n_train=15, n_test=5, size=32, seed=0)

@@ -52,6 +52,7 @@ def test_pipeline_succeeds_on_kubeflow(tmp_path):
         run_name="dress-classification-integration",
         enable_caching=False,
     )
+    assert run.run_id
     result = client.wait_for_run_completion(run.run_id, timeout=3600)
     assert result.state == "SUCCEEDED", result.error
 

@@ -20,7 +20,7 @@ REQUIRED_COLUMNS = {"week", "product", "price", "promo"}
 
 def reference_prices(df: pd.DataFrame) -> pd.Series:
     """Each product's typical price: the median price of its sales history."""
-    return df.groupby("product")["price"].median().rename("reference_price")
+    return pd.Series(df.groupby("product")["price"].median(), name="reference_price")
 
 
 def build_features(
@@ -70,7 +70,8 @@ def clean_sales(df: pd.DataFrame) -> pd.DataFrame:
     data["product"] = data["product"].astype(str)
     data["price"] = pd.to_numeric(data["price"], errors="coerce")
     data["units"] = pd.to_numeric(data["units"], errors="coerce")
-    data["promo"] = pd.to_numeric(data["promo"], errors="coerce").fillna(0).clip(0, 1)
+    promo = pd.Series(pd.to_numeric(data["promo"], errors="coerce"), index=data.index)
+    data["promo"] = promo.fillna(0).clip(0, 1)
     valid = data["price"].gt(0) & data["units"].ge(0) & data["week"].notna()
     return data.loc[valid].reset_index(drop=True)
 
@@ -81,8 +82,8 @@ def split_by_time(df: pd.DataFrame, holdout_weeks: int) -> tuple[pd.DataFrame, p
     if holdout_weeks < 1 or holdout_weeks > last:
         raise ValueError(f"holdout_weeks must be between 1 and {last}, not {holdout_weeks}")
     cut = last - holdout_weeks + 1
-    train = df[df["week"] < cut].reset_index(drop=True)
-    test = df[df["week"] >= cut].reset_index(drop=True)
+    train = pd.DataFrame(df[df["week"] < cut]).reset_index(drop=True)
+    test = pd.DataFrame(df[df["week"] >= cut]).reset_index(drop=True)
     return train, test
 
 

@@ -13,6 +13,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from kfp import compiler, dsl
 from kfp.dsl import HTML, Dataset, Input, Metrics, Model, Output
@@ -132,14 +133,15 @@ def report(
 STEPS = (ingest, features, train_model, evaluate, optimize, report)
 
 
-def make_pipeline(image: str = LOCAL_IMAGE, s3_secret: str = ""):
+def make_pipeline(image: str = LOCAL_IMAGE, s3_secret: str = "") -> Any:
     """The pipeline with every step running in *image*.
 
     *s3_secret* names a Kubernetes Secret (keys AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
     AWS_ENDPOINT_URL) whose values the ingest step gets as environment variables on the
     platform, for reading sales from Ceph RGW.
     """
-    ops = {
+    # The KFP SDK's own type hints do not describe components' call signatures: Any.
+    ops: dict[str, Any] = {
         step.__name__: dsl.component(step, base_image=image, install_kfp_package=False)
         for step in STEPS
     }
@@ -195,7 +197,7 @@ def make_pipeline(image: str = LOCAL_IMAGE, s3_secret: str = ""):
             curves=optimized.outputs["curves"],
             metrics=scored.outputs["metrics"],
         ).set_display_name("report")
-        return optimized.outputs["prices"]
+        return optimized.outputs["prices"]  # pyright: ignore[reportReturnType]
 
     return price_optimization
 
@@ -205,7 +207,7 @@ def compile_pipeline(path: str, image: str, s3_secret: str = "") -> None:
     compiler.Compiler().compile(make_pipeline(image, s3_secret), package_path=path)
 
 
-def run_locally(output: str, **arguments):
+def run_locally(output: str, **arguments) -> Any:
     """Run the whole pipeline in this Python environment (kfp.local, subprocess runner).
 
     Returns the local artifact of the recommended prices; every step's outputs are under

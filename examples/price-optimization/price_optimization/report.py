@@ -62,7 +62,8 @@ def render_html(
 ) -> str:
     """A self-contained HTML page (the chart is embedded), as KFP's UI shows artifacts."""
     objective = str(prices["objective"].iloc[0]) if "objective" in prices else "margin"
-    table = prices[[c for c in PRICE_COLUMNS if c in prices.columns]].rename(columns=PRICE_COLUMNS)
+    table = prices[[c for c in PRICE_COLUMNS if c in prices.columns]]
+    table.columns = [PRICE_COLUMNS[c] for c in table.columns]
     chart = base64.b64encode(curves_figure_png(curves, prices)).decode()
     metric_rows = "".join(
         f"<tr><th>{html.escape(k)}</th><td>{v:.4g}</td></tr>" for k, v in (metrics or {}).items()

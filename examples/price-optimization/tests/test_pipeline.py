@@ -1,5 +1,8 @@
 """The whole pipeline, run locally with kfp.local, and its compiled form for the platform."""
 
+import io
+from typing import Any
+
 import pandas as pd
 import pytest
 import yaml
@@ -95,11 +98,9 @@ def test_ingest_reads_sales_from_ceph_rgw(bucket, tmp_path):
         Bucket=bucket, Key="sales/2024.csv", Body=sales.to_csv(index=False).encode()
     )
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path))
-    component = dsl.component(
+    component: Any = dsl.component(
         pipeline.ingest, base_image=pipeline.LOCAL_IMAGE, install_kfp_package=False
     )
     task = component(source=f"s3://{bucket}/sales/2024.csv", n_products=0, n_weeks=0, seed=0)
     read = pd.read_csv(task.outputs["sales"].path)
-    pd.testing.assert_frame_equal(
-        read, pd.read_csv(pd.io.common.StringIO(sales.to_csv(index=False)))
-    )
+    pd.testing.assert_frame_equal(read, pd.read_csv(io.StringIO(sales.to_csv(index=False))))
