@@ -82,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8080)
     args = parser.parse_args(argv)
     model = args.model or newest_export(args.outputs)
+    # Stop cleanly (and stop the model server) on SIGTERM as on Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     model_port = free_port()
     server = start_model_server(model, model_port)
     try:
