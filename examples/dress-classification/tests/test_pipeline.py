@@ -1,0 +1,93 @@
+"""The training pipeline, run locally with kfp.local, and its compiled form for the platform."""
+
+import json
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+
+from dress_classification import data, pipeline
+
+STEPS = {"load-images", "train-classifier", "evaluate-classifier", "export-models"}
+# "Above chance by a clear margin": chance is 1/4 for length and 1/8 for color.
+MIN_ACCURACY = {"length": 0.6, "color": 0.6}
+
+
+def executor_output(run_dir, task):
+    return json.loads((run_dir / task / "executor_output.json").read_text())["artifacts"]
+
+
+@pytest.mark.parametrize(
+    ("task", "step"), [("length", "evaluate-classifier"), ("color", "evaluate-classifier-2")]
+)
+def test_both_models_beat_chance_by_a_clear_margin(pipeline_run, task, step):
+    _, run_dir = pipeline_run
+    outputs = executor_output(run_dir, step)
+    metrics = outputs["metrics"]["artifacts"][0]["metadata"]
+    print(f"{task} accuracy on held-out images: {metrics[f'{task}_accuracy']:.3f}")
+    assert metrics[f"{task}_accuracy"] >= MIN_ACCURACY[task]
+    assert metrics[f"{task}_chance"] == pytest.approx(1 / (4 if task == "length" else 8))
+    matrix = outputs["confusion"]["artifacts"][0]["metadata"]["confusionMatrix"]
+    counts = np.array([row["row"] for row in matrix["rows"]])
+    assert counts.sum() == 384
+    assert np.trace(counts) / counts.sum() == pytest.approx(metrics[f"{task}_accuracy"])
+
+
+def test_export_holds_two_savedmodels_and_labels(exported_model):
+    labels = json.loads((exported_model / "labels.json").read_text())
+    assert labels["length"] == list(data.LENGTHS)
+    assert labels["color"] == list(data.COLOR_NAMES)
+    assert labels["image_size"] == 64
+    for task in ("length", "color"):
+        assert (exported_model / task / "saved_model.pb").is_file()
+
+
+def test_compiled_pipeline_runs_every_step_in_the_image_without_installing(tmp_path):
+    path = tmp_path / "pipeline.yaml"
+    pipeline.compile_pipeline(str(path), image="registry.local/dress:1", s3_secret="images-s3")
+    documents = list(yaml.safe_load_all(path.read_text()))
+    spec = documents[0]
+    executors = spec["deploymentSpec"]["executors"]
+    assert {e.removeprefix("exec-").rstrip("-2") for e in executors} == STEPS
+    for executor in executors.values():
+        container = executor["container"]
+        assert container["image"] == "registry.local/dress:1"
+        assert "pip install" not in " ".join(container["command"] + container.get("args", []))
+    tasks = spec["root"]["dag"]["tasks"]
+    assert len(tasks) == 6
+    assert set(tasks["export-models"]["dependentTasks"]) == {
+        "train-classifier",
+        "train-classifier-2",
+    }
+    secrets = documents[1]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    assert set(secrets) == {"exec-load-images", "exec-export-models"}
+    for executor in secrets.values():
+        assert executor["secretAsEnv"][0]["secretName"] == "images-s3"
+
+
+def test_command_line_compiles(tmp_path):
+    out = tmp_path / "p.yaml"
+    assert pipeline.main(["compile", "--image", "img:3", "--output", str(out)]) == 0
+    assert "img:3" in out.read_text()
+
+
+def test_images_are_read_from_ceph_rgw(bucket, tmp_path):
+    """The S3 source of load_images, run as a KFP component against a real RGW."""
+    from kfp import dsl, local
+
+    images, lengths, colors = data.make_dataset(20, 32, seed=8)
+    data.write_labelled_images(images, lengths, colors, tmp_path / "set")
+    from dress_classification.storage import upload_directory
+
+    assert upload_directory(tmp_path / "set", f"s3://{bucket}/dresses") == 21
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path / "r"))
+    component: Any = dsl.component(
+        pipeline.load_images, base_image=pipeline.LOCAL_IMAGE, install_kfp_package=False
+    )
+    task = component(source=f"s3://{bucket}/dresses", n_train=15, n_test=5, size=32, seed=0)
+    train = data.load_arrays(task.outputs["train"].path)
+    test = data.load_arrays(task.outputs["test"].path)
+    assert len(train[0]) == 15 and len(test[0]) == 5
+    assert sorted(np.concatenate([train[1], test[1]])) == sorted(lengths)
+    assert train[0].shape[1:] == (32, 32, 3)
