@@ -1,0 +1,88 @@
+"""Which scikit-learn estimators Intel's extension (sklearnex) replaces: INTEL_SKLEARNEX.
+
+Patching every estimator blindly is not a speed-up everywhere: the benchmark in images/bench
+found estimators that are slower patched on some workloads. `auto` (the default) patches all
+the others. Values of INTEL_SKLEARNEX:
+
+- `auto` or unset: every supported estimator except those in SLOWER_WHEN_PATCHED;
+- `all`: every supported estimator;
+- `off` (or `0`, `false`, `no`, `none`): nothing, plain scikit-learn;
+- a comma-separated list of sklearnex patch names, e.g. `sklearn.svm.SVC,sklearn.cluster.KMeans`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+ENV = "INTEL_SKLEARNEX"
+OFF = frozenset({"off", "0", "false", "no", "none"})
+
+# Measured by images/bench on this project's machines; see docs/how-to/intel-notebooks.md.
+SLOWER_WHEN_PATCHED = {
+    "sklearn.ensemble.RandomForestRegressor": (
+        "batch predict over fully grown trees is slower patched (1.6x on the benchmark); "
+        "fit is faster, so INTEL_SKLEARNEX=all pays when training dominates"
+    ),
+}
+
+
+class Selection:
+    """The estimators to patch, and the names in the setting that sklearnex does not know."""
+
+    def __init__(self, names: list[str], unknown: list[str]):
+        self.names = names
+        self.unknown = unknown
+
+    def __repr__(self) -> str:
+        return f"Selection(names={self.names!r}, unknown={self.unknown!r})"
+
+
+def select(setting: str | None, supported: list[str]) -> Selection:
+    """Turn the INTEL_SKLEARNEX value into the patch names to pass to sklearnex."""
+    value = (setting or "auto").strip()
+    keyword = value.lower()
+    if keyword in OFF:
+        return Selection([], [])
+    if keyword == "all":
+        return Selection(list(supported), [])
+    if keyword == "auto":
+        return Selection([name for name in supported if name not in SLOWER_WHEN_PATCHED], [])
+    wanted = [name.strip() for name in value.split(",") if name.strip()]
+    known = set(supported)
+    return Selection(
+        [name for name in wanted if name in known], [name for name in wanted if name not in known]
+    )
+
+
+def apply_from_environment(_sklearn: ModuleType | None = None) -> Selection:
+    """Patch scikit-learn as INTEL_SKLEARNEX asks; called right after `import sklearn`."""
+    setting = os.environ.get(ENV)
+    if (setting or "auto").strip().lower() in OFF:
+        return Selection([], [])
+    import sklearnex  # heavy: imported only once scikit-learn is in use
+
+    selection = select(setting, sklearnex.get_patch_names())
+    if selection.unknown:
+        print(
+            f"intel_notebook: {ENV} names estimators sklearnex cannot patch: "
+            f"{', '.join(selection.unknown)} (see sklearnex.get_patch_names())",
+            file=sys.stderr,
+        )
+    if selection.names:
+        sklearnex.patch_sklearn(name=selection.names, verbose=False)
+    return selection
+
+
+def patched_estimators() -> dict[str, bool]:
+    """Each sklearnex patch name and whether it is patched in this interpreter."""
+    try:
+        import sklearnex
+    except ImportError:
+        return {}
+    state = sklearnex.sklearn_is_patched(return_map=True)
+    return dict(state) if isinstance(state, dict) else {}
