@@ -41,7 +41,8 @@ def main(argv: list[str]) -> int:
     failures = []
     for image in args.images or list(IMAGES):
         start = time.perf_counter()
-        venv = ensure_venv(image, args.venvs / image)
+        requirements = IMAGES_DIR / image / "requirements.txt"
+        venv = ensure_venv(args.venvs / image, requirements, IMAGES[image], TEST_REQUIREMENTS)
         install_intel_notebook(venv)
         built = time.perf_counter() - start
         code = run_smoke_test(image, venv, args.pytest_args)
@@ -74,31 +75,32 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def requirements_digest(image: str) -> str:
-    """Fingerprint of what goes into an image's environment."""
-    text = (IMAGES_DIR / image / "requirements.txt").read_bytes()
-    extra = "\n".join([IMAGES[image], *TEST_REQUIREMENTS, sys.version]).encode()
-    return hashlib.sha256(text + extra).hexdigest()
+def requirements_digest(requirements: Path, installer: str, extra: list[str]) -> str:
+    """Fingerprint of what goes into an environment."""
+    text = requirements.read_bytes()
+    return hashlib.sha256(text + "\n".join([installer, *extra, sys.version]).encode()).hexdigest()
 
 
-def ensure_venv(image: str, venv: Path) -> Path:
-    """The environment of an image, built when missing or when its requirements changed."""
+def ensure_venv(venv: Path, requirements: Path, installer: str, extra: list[str]) -> Path:
+    """An environment with `requirements` (and `extra`), built when missing or changed.
+
+    `installer` is "uv", or "pip" for requirements that include torch.
+    """
     stamp = venv / ".requirements-sha256"
-    digest = requirements_digest(image)
+    digest = requirements_digest(requirements, installer, extra)
     if stamp.exists() and stamp.read_text() == digest:
         return venv
     shutil.rmtree(venv, ignore_errors=True)
-    requirements = str(IMAGES_DIR / image / "requirements.txt")
-    print(f"--- {image}: building {venv}", flush=True)
-    if IMAGES[image] == "uv":
+    print(f"--- building {venv} from {requirements.relative_to(ROOT)}", flush=True)
+    if installer == "uv":
         uv = shutil.which("uv") or sys.exit("uv is not on PATH (./dev puts it there)")
         subprocess.check_call([uv, "venv", "--quiet", "--python", sys.executable, str(venv)])
         install = [uv, "pip", "install", "--quiet", "--python", str(python_of(venv))]
-        subprocess.check_call([*install, "-r", requirements, *TEST_REQUIREMENTS])
+        subprocess.check_call([*install, "-r", str(requirements), *extra])
     else:
         subprocess.check_call([sys.executable, "-m", "venv", str(venv)])
         pip = [str(python_of(venv)), "-m", "pip", "install", "--quiet", "--no-input"]
-        subprocess.check_call([*pip, *pip_local_wheels(), "-r", requirements, *TEST_REQUIREMENTS])
+        subprocess.check_call([*pip, *pip_local_wheels(), "-r", str(requirements), *extra])
     stamp.write_text(digest)
     return venv
 
