@@ -1,9 +1,10 @@
 """Keras mixed bfloat16 precision where it pays, switched by INTEL_KERAS_BF16.
 
-bfloat16 halves memory traffic and, on CPUs with AMX tiles, runs matrix products on them. Without
-AMX (AVX512-BF16 alone) the benchmark found it slower than float32, and even with AMX some
-models lose (a MobileNetV2 ran 1.5x slower while a small CNN ran 1.37x faster). So it is never
-forced on a model blindly:
+bfloat16 halves memory traffic and, on CPUs with AMX tiles, runs matrix products on them. Whether
+it pays depends on the model more than on the CPU: on a Xeon with AMX a small CNN ran 1.37x
+faster and a MobileNetV2 1.5x slower; on AVX512-BF16 without AMX the benchmark's small CNN
+trained faster and a MobileNetV2 trained 2.3x slower. It also changes results slightly. So it is
+turned on by default only where the hardware makes it most likely to pay, and never forced:
 
 - `auto` or unset: the global policy becomes `mixed_bfloat16` only on CPUs with AMX-BF16;
 - `on`: `mixed_bfloat16` whenever Keras loads (oneDNN emulates it on AVX-512 without BF16);

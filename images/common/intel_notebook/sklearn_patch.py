@@ -64,7 +64,10 @@ def apply_from_environment(_sklearn: ModuleType | None = None) -> Selection:
     setting = os.environ.get(ENV)
     if (setting or "auto").strip().lower() in OFF:
         return Selection([], [])
-    import sklearnex  # heavy: imported only once scikit-learn is in use
+    try:
+        import sklearnex  # heavy: imported only once scikit-learn is in use
+    except ImportError:  # an image without the extension, or a user's own scikit-learn
+        return Selection([], [])
 
     selection = select(setting, sklearnex.get_patch_names())
     if selection.unknown:
