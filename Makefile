@@ -8,8 +8,8 @@
 #
 # REGISTRY and TAG name the images (REGISTRY/NAME:TAG); ENGINE may be docker or podman.
 
-REGISTRY ?= ghcr.io/dsp-platform
-TAG ?= v1.10.0-intel.1
+REGISTRY ?= ghcr.io/data-science-platform
+TAG ?= v1.10.0-1
 ENGINE ?= docker
 PLATFORM ?= linux/amd64
 NOTEBOOK_IMAGES := jupyter-scipy-intel jupyter-tensorflow-intel jupyter-pytorch-intel

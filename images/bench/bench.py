@@ -47,7 +47,7 @@ ON_BF16 = {"TF_ENABLE_ONEDNN_OPTS": "1", "INTEL_KERAS_BF16": "on"}
 # label -> (environment, suite, mode, environment variables)
 RUNS = {
     "stock": ("stock-scipy", "sklearn", "stock", {}),
-    "intel": ("intel-scipy", "sklearn", "intel", {"INTEL_SKLEARNEX": None}),
+    "intel": ("intel-scipy", "sklearn", "intel", {"SKLEARNEX_PATCH": None}),
     "oneDNN off, fp32": ("tensorflow", "tensorflow", "stock", OFF_FP32),
     "oneDNN on, fp32": ("tensorflow", "tensorflow", "intel", ON_FP32),
     "oneDNN on, bf16": ("tensorflow", "tensorflow", "intel", ON_BF16),
@@ -66,9 +66,10 @@ def main(argv: list[str]) -> int:
     for round_number in range(args.rounds):
         for label in labels:
             print(f"--- round {round_number + 1}: {label}", file=sys.stderr, flush=True)
-            merge(results, label, run(label, venvs, args.repeats))
+            merge(results, label, run(label, venvs, args.repeats, args.passive_openmp))
     check_same_data(results)
-    print(report(results, args.only, load_before, os.getloadavg()))
+    settings = "OMP_WAIT_POLICY=passive on both sides" if args.passive_openmp else ""
+    print(report(results, args.only, load_before, os.getloadavg(), settings))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     return 0
@@ -82,6 +83,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--only", action="append", choices=list(SUITES), help="suite(s) to run")
     parser.add_argument("--venvs", type=Path, default=ROOT / "build" / "bench-venvs")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument(
+        "--passive-openmp",
+        action="store_true",
+        help="OMP_WAIT_POLICY=passive on both sides: on a machine shared with other work, "
+        "OpenMP threads spinning for busy cores make XGBoost and scikit-learn timings erratic",
+    )
     args = parser.parse_args(argv)
     args.only = args.only or list(SUITES)
     return args
@@ -96,10 +103,12 @@ def prepare(name: str, venvs: Path) -> Path:
     return venv
 
 
-def run(label: str, venvs: dict[str, Path], repeats: int) -> dict:
+def run(label: str, venvs: dict[str, Path], repeats: int, passive_openmp: bool) -> dict:
     """One run of a suite in its environment; the workload script's JSON."""
     environment, suite, mode, variables = RUNS[label]
     env = dict(os.environ)
+    if passive_openmp:
+        env["OMP_WAIT_POLICY"] = "passive"
     for name in ("PYTHONPATH", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         env.pop(name, None)  # both sides run NumPy's OpenBLAS on its own detected kernel
     for name, value in variables.items():
@@ -180,11 +189,15 @@ def tensorflow_rows(results: dict[str, dict]) -> list[str]:
     return rows
 
 
-def report(results: dict[str, dict], suites: list[str], load_before, load_after) -> str:
+def report(
+    results: dict[str, dict], suites: list[str], load_before, load_after, settings: str
+) -> str:
     """The Markdown report: machine, tables, notes."""
     header = "| workload | stock s | optimized s | speedup | stock quality | optimized quality |"
     rule = "|---|---:|---:|---:|---|---|"
     lines = machine_lines(load_before, load_after)
+    if settings:
+        lines.append(f"Settings: {settings}.")
     if "sklearn" in suites:
         lines += ["", "Classical ML: stock requirements vs jupyter-scipy-intel", "", header, rule]
         lines += sklearn_rows(results)

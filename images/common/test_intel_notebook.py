@@ -58,6 +58,7 @@ def test_the_onednn_cap_only_lowers_the_level(monkeypatch):
     [
         (None, SUPPORTED[:3], []),
         (" Auto ", SUPPORTED[:3], []),
+        ("1", SUPPORTED[:3], []),
         ("all", SUPPORTED, []),
         ("off", [], []),
         ("0", [], []),

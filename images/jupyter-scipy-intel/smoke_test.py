@@ -28,7 +28,7 @@ print(json.dumps(modules))
 
 
 def estimator_modules(setting: str | None) -> dict[str, str]:
-    """Where each estimator class comes from after `import sklearn` under INTEL_SKLEARNEX."""
+    """Where each estimator class comes from after `import sklearn` under SKLEARNEX_PATCH."""
     result = probe.python(MODULES_OF_ESTIMATORS, env={sklearn_patch.ENV: setting})
     return json.loads(result.stdout.splitlines()[-1])
 

@@ -1,6 +1,6 @@
 """Evidence that an optimization really runs, gathered from a fresh interpreter.
 
-Settings such as INTEL_SKLEARNEX or TF_ENABLE_ONEDNN_OPTS are read once per process, so each
+Settings such as SKLEARNEX_PATCH or TF_ENABLE_ONEDNN_OPTS are read once per process, so each
 check starts a new Python with the environment it needs. oneDNN's verbose mode
 (ONEDNN_VERBOSE=1) prints the instruction set it detected and one line per primitive it executes:
 the only proof that a framework's kernels are oneDNN's and not a fallback.

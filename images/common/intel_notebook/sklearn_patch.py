@@ -1,10 +1,11 @@
-"""Which scikit-learn estimators Intel's extension (sklearnex) replaces: INTEL_SKLEARNEX.
+"""Which scikit-learn estimators Intel's extension (sklearnex) replaces: SKLEARNEX_PATCH.
 
 Patching every estimator blindly is not a speed-up everywhere: the benchmark in images/bench
 found estimators that are slower patched on some workloads. `auto` (the default) patches all
-the others. Values of INTEL_SKLEARNEX:
+the others. Values of SKLEARNEX_PATCH:
 
-- `auto` or unset: every supported estimator except those in SLOWER_WHEN_PATCHED;
+- `auto`, `1` or unset: every supported estimator except those in SLOWER_WHEN_PATCHED
+  (the intel-notebooks charm's PodDefault sets `1` or `0`);
 - `all`: every supported estimator;
 - `off` (or `0`, `false`, `no`, `none`): nothing, plain scikit-learn;
 - a comma-separated list of sklearnex patch names, e.g. `sklearn.svm.SVC,sklearn.cluster.KMeans`.
@@ -19,14 +20,15 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from types import ModuleType
 
-ENV = "INTEL_SKLEARNEX"
+ENV = "SKLEARNEX_PATCH"
 OFF = frozenset({"off", "0", "false", "no", "none"})
+AUTO = frozenset({"auto", "1", "on", "true", "yes"})
 
 # Measured by images/bench on this project's machines; see docs/how-to/intel-notebooks.md.
 SLOWER_WHEN_PATCHED = {
     "sklearn.ensemble.RandomForestRegressor": (
         "batch predict over fully grown trees is slower patched (1.6x on the benchmark); "
-        "fit is faster, so INTEL_SKLEARNEX=all pays when training dominates"
+        "fit is faster, so SKLEARNEX_PATCH=all pays when training dominates"
     ),
 }
 
@@ -43,14 +45,14 @@ class Selection:
 
 
 def select(setting: str | None, supported: list[str]) -> Selection:
-    """Turn the INTEL_SKLEARNEX value into the patch names to pass to sklearnex."""
+    """Turn the SKLEARNEX_PATCH value into the patch names to pass to sklearnex."""
     value = (setting or "auto").strip()
     keyword = value.lower()
     if keyword in OFF:
         return Selection([], [])
     if keyword == "all":
         return Selection(list(supported), [])
-    if keyword == "auto":
+    if keyword in AUTO:
         return Selection([name for name in supported if name not in SLOWER_WHEN_PATCHED], [])
     wanted = [name.strip() for name in value.split(",") if name.strip()]
     known = set(supported)
@@ -60,7 +62,7 @@ def select(setting: str | None, supported: list[str]) -> Selection:
 
 
 def apply_from_environment(_sklearn: ModuleType | None = None) -> Selection:
-    """Patch scikit-learn as INTEL_SKLEARNEX asks; called right after `import sklearn`."""
+    """Patch scikit-learn as SKLEARNEX_PATCH asks; called right after `import sklearn`."""
     setting = os.environ.get(ENV)
     if (setting or "auto").strip().lower() in OFF:
         return Selection([], [])
