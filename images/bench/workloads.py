@@ -258,7 +258,10 @@ def price_optimization(rec: Recorder, mode: str) -> None:
     holdout = sales.sample(frac=0.2, random_state=0)
     training = sales.drop(holdout.index)
     model = rec.time("price optimization: train", lambda: train(training), repeats=1)
-    target = "units" if "units" in holdout else holdout.select_dtypes("number").columns[-1]
+    target = next(
+        (name for name in ("units", "demand", "quantity", "sales") if name in holdout),
+        holdout.select_dtypes("number").columns[-1],
+    )
     rec.quality("R2 holdout", r2(holdout[target], predict(model, holdout)))
 
     grid = price_grid(sales, 25)

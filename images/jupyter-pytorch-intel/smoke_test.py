@@ -84,5 +84,12 @@ def test_onednn_obeys_the_instruction_set_cap():
     assert all("avx512" not in line for line in kernels), kernels
 
 
+def test_the_report_shows_the_pytorch_build():
+    result = probe.python("from intel_notebook.__main__ import main; main()")
+    assert f"onednn isa: {cpu.effective_onednn_isa()}" in result.stdout
+    assert "torch 2.13.0" in result.stdout
+    assert "cuda none" in result.stdout
+
+
 if __name__ == "__main__":
     sys.exit(probe.run_tests(globals()))

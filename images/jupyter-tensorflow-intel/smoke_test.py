@@ -99,5 +99,13 @@ def test_keras_does_not_jit_compile_on_cpu():
     assert facts["jit"] is False
 
 
+def test_the_report_shows_onednn_and_the_policy():
+    result = probe.python(
+        "from intel_notebook.__main__ import main; main()", env={keras_bf16.ENV: "off"}
+    )
+    assert "tensorflow 2.21.0: oneDNN on" in result.stdout
+    assert "policy float32" in result.stdout
+
+
 if __name__ == "__main__":
     sys.exit(probe.run_tests(globals()))
