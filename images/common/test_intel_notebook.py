@@ -80,11 +80,12 @@ def test_auto_skips_exactly_the_estimators_measured_slower():
     ("setting", "hardware", "wanted"),
     [
         (None, "amx", True),
-        (None, "avx512_bf16", False),
+        (None, "avx512_bf16", True),
         (None, None, False),
         ("auto", "amx", True),
         ("on", None, True),
         ("ON", "avx512_bf16", True),
+        ("auto", "avx512_bf16", True),
         ("off", "amx", False),
         ("bogus", "amx", False),
     ],
