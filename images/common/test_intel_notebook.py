@@ -54,6 +54,26 @@ def test_the_onednn_cap_only_lowers_the_level(monkeypatch):
 
 
 @pytest.mark.parametrize(
+    ("cap", "flags", "usable"),
+    [
+        (None, SAPPHIRE_RAPIDS, "amx"),
+        ("ALL", SAPPHIRE_RAPIDS, "amx"),
+        ("AVX512_CORE_BF16", SAPPHIRE_RAPIDS, "avx512_bf16"),
+        ("AVX512_CORE_VNNI", SAPPHIRE_RAPIDS, None),
+        (None, GENOA, "avx512_bf16"),
+        ("AVX2", GENOA, None),
+        (None, CASCADE_LAKE, None),
+    ],
+)
+def test_bf16_is_usable_only_within_the_onednn_cap(monkeypatch, cap, flags, usable):
+    if cap is None:
+        monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    else:
+        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
+    assert cpu.usable_bf16_hardware(flags) == usable
+
+
+@pytest.mark.parametrize(
     ("setting", "names", "unknown"),
     [
         (None, SUPPORTED[:3], []),

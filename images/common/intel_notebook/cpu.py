@@ -110,6 +110,21 @@ def bf16_hardware(cpu_flags: frozenset[str] | None = None) -> str | None:
     return None
 
 
+def usable_bf16_hardware(cpu_flags: frozenset[str] | None = None) -> str | None:
+    """bf16_hardware() as far as ONEDNN_MAX_CPU_ISA lets oneDNN use it.
+
+    A cap below AVX512_CORE_BF16 leaves oneDNN without bfloat16 kernels: TensorFlow's bfloat16
+    convolutions then fail, so bfloat16 must not be chosen automatically.
+    """
+    hardware = bf16_hardware(cpu_flags)
+    level = effective_onednn_isa(cpu_flags)
+    if hardware == "amx" and level == "AVX512_CORE_AMX":
+        return "amx"
+    if hardware and level in ("AVX512_CORE_AMX", "AVX512_CORE_BF16"):
+        return "avx512_bf16"
+    return None
+
+
 def summary() -> dict[str, object]:
     """A dictionary for reports: model, cores, selected flags, oneDNN level, bf16 hardware."""
     cpu_flags = flags()

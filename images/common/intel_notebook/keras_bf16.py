@@ -8,7 +8,8 @@ slower with AMX). Results also differ slightly from float32. Hence a default tha
 hardware and a switch per notebook:
 
 - `auto` or unset: the global policy becomes `mixed_bfloat16` on CPUs with AMX-BF16 or
-  AVX512-BF16, and stays `float32` elsewhere (emulated bfloat16 is slower);
+  AVX512-BF16 (unless ONEDNN_MAX_CPU_ISA caps oneDNN below them), and stays `float32`
+  elsewhere (emulated bfloat16 is slower);
 - `on`: `mixed_bfloat16` whenever Keras loads (oneDNN emulates it on AVX-512 without BF16);
 - `off`: Keras' default `float32`.
 
@@ -42,7 +43,7 @@ def wanted(setting: str | None, bf16_hardware: str | None) -> bool:
 
 def apply_from_environment(keras: ModuleType) -> bool:
     """Set the Keras global policy as INTEL_KERAS_BF16 asks; called right after `import keras`."""
-    if not wanted(os.environ.get(ENV), cpu.bf16_hardware()):
+    if not wanted(os.environ.get(ENV), cpu.usable_bf16_hardware()):
         return False
     keras.mixed_precision.set_global_policy(POLICY)
     return True
