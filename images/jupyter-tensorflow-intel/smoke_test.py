@@ -60,6 +60,7 @@ def test_onednn_executes_the_convolution_on_the_detected_instruction_set_by_defa
 def test_onednn_switched_off_runs_no_onednn_convolution():
     facts, output = run_convolution(TF_ENABLE_ONEDNN_OPTS="0")
     assert facts["onednn"] is False
+    assert facts["policy"] == "float32"  # bfloat16 pays only on oneDNN's kernels
     assert not probe.onednn_executions(output, "convolution")
 
 

@@ -8,8 +8,8 @@ slower with AMX). Results also differ slightly from float32. Hence a default tha
 hardware and a switch per notebook:
 
 - `auto` or unset: the global policy becomes `mixed_bfloat16` on CPUs with AMX-BF16 or
-  AVX512-BF16 (unless ONEDNN_MAX_CPU_ISA caps oneDNN below them), and stays `float32`
-  elsewhere (emulated bfloat16 is slower);
+  AVX512-BF16 (unless ONEDNN_MAX_CPU_ISA caps oneDNN below them, or TF_ENABLE_ONEDNN_OPTS=0
+  leaves TensorFlow without oneDNN's bfloat16 kernels), and stays `float32` elsewhere;
 - `on`: `mixed_bfloat16` whenever Keras loads (oneDNN emulates it on AVX-512 without BF16);
 - `off`: Keras' default `float32`.
 
@@ -41,9 +41,15 @@ def wanted(setting: str | None, bf16_hardware: str | None) -> bool:
     return False
 
 
+def onednn_enabled() -> bool:
+    """Whether TensorFlow will use oneDNN, whose kernels are where bfloat16 is fast."""
+    return os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1").strip().lower() not in ("0", "false")
+
+
 def apply_from_environment(keras: ModuleType) -> bool:
     """Set the Keras global policy as INTEL_KERAS_BF16 asks; called right after `import keras`."""
-    if not wanted(os.environ.get(ENV), cpu.usable_bf16_hardware()):
+    hardware = cpu.usable_bf16_hardware() if onednn_enabled() else None
+    if not wanted(os.environ.get(ENV), hardware):
         return False
     keras.mixed_precision.set_global_policy(POLICY)
     return True
