@@ -62,6 +62,7 @@ class Settings:
     prepull: bool
     node_selector: dict[str, str]
     omp_num_threads: int | None  # None: from the container's CPU limit
+    omp_wait_policy: str
     kmp_affinity: str
     kmp_blocktime: int
     onednn_max_cpu_isa: str
@@ -89,6 +90,7 @@ class Settings:
             prepull=bool(config["prepull"]),
             node_selector=parse_node_selector(config["node-selector"]),
             omp_num_threads=_omp_threads(config["omp-num-threads"]),
+            omp_wait_policy=_wait_policy(config["omp-wait-policy"]),
             kmp_affinity=affinity,
             kmp_blocktime=blocktime,
             onednn_max_cpu_isa=check.choice(
@@ -132,6 +134,13 @@ def parse_node_selector(value: Any) -> dict[str, str]:
     return selector
 
 
+def _wait_policy(value: Any) -> str:
+    text = str(value).strip().lower()
+    if text and text not in ("passive", "active"):
+        raise check.InvalidConfig("omp-wait-policy", "passive, active or empty")
+    return text
+
+
 def _omp_threads(value: Any) -> int | None:
     text = str(value).strip().lower()
     if text == "auto":
@@ -148,24 +157,17 @@ def poddefault(settings: Settings) -> dict[str, Any]:
 
     resource-dispatcher copies it into every profile namespace (no namespace set here).
     """
-    omp: dict[str, Any]
-    if settings.omp_num_threads is None:
-        # Rounds the CPU limit up to whole CPUs (the node's CPUs when there is no limit).
-        omp = {
-            "name": "OMP_NUM_THREADS",
-            "valueFrom": {"resourceFieldRef": {"resource": "limits.cpu", "divisor": "1"}},
-        }
-    else:
-        omp = {"name": "OMP_NUM_THREADS", "value": str(settings.omp_num_threads)}
     env = [
-        omp,
+        *_thread_counts(settings.omp_num_threads),
         {"name": "KMP_BLOCKTIME", "value": str(settings.kmp_blocktime)},
         {"name": "ONEDNN_MAX_CPU_ISA", "value": settings.onednn_max_cpu_isa},
         {"name": "TF_ENABLE_ONEDNN_OPTS", "value": "1" if settings.tf_enable_onednn_opts else "0"},
         {"name": SKLEARNEX_ENV, "value": "1" if settings.sklearnex else "0"},
     ]
+    if settings.omp_wait_policy:
+        env.append({"name": "OMP_WAIT_POLICY", "value": settings.omp_wait_policy.upper()})
     if settings.kmp_affinity:
-        env.insert(1, {"name": "KMP_AFFINITY", "value": settings.kmp_affinity})
+        env.append({"name": "KMP_AFFINITY", "value": settings.kmp_affinity})
     return {
         "apiVersion": "kubeflow.org/v1alpha1",
         "kind": "PodDefault",
@@ -176,6 +178,19 @@ def poddefault(settings: Settings) -> dict[str, Any]:
             "env": env,
         },
     }
+
+
+def _thread_counts(threads: int | None) -> list[dict[str, Any]]:
+    """OMP_NUM_THREADS and TensorFlow's intra-op pool sized to the notebook's CPU share.
+
+    Without a number, both follow the container's CPU limit, rounded up to whole CPUs (the
+    node's CPUs when there is no limit), so 4 CPUs mean 4 threads, not one per node core.
+    """
+    names = ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS")
+    if threads is not None:
+        return [{"name": name, "value": str(threads)} for name in names]
+    limit = {"resource": "limits.cpu", "divisor": "1"}
+    return [{"name": name, "valueFrom": {"resourceFieldRef": limit}} for name in names]
 
 
 def manifest_context(app: str, namespace: str, settings: Settings) -> dict[str, Any]:

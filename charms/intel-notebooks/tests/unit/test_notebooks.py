@@ -33,6 +33,7 @@ def test_defaults_offer_three_images():
         ("omp-num-threads", "0"),
         ("kmp-blocktime", 500),
         ("kmp-affinity", "x; rm -rf /"),
+        ("omp-wait-policy", "sleepy"),
         ("onednn-max-cpu-isa", "AVX9000"),
         ("prepull-pause-image", "??"),
     ],
@@ -61,6 +62,10 @@ def _env(poddefault) -> dict:
 def test_poddefault_takes_threads_from_the_cpu_limit_by_default():
     env = _env(notebooks.poddefault(settings()))
     assert env["OMP_NUM_THREADS"]["valueFrom"]["resourceFieldRef"]["resource"] == "limits.cpu"
+    assert (
+        env["TF_NUM_INTRAOP_THREADS"]["valueFrom"]["resourceFieldRef"]["resource"] == "limits.cpu"
+    )
+    assert env["OMP_WAIT_POLICY"]["value"] == "PASSIVE"
     assert env["KMP_AFFINITY"]["value"] == "granularity=fine,compact,1,0"
     assert env["KMP_BLOCKTIME"]["value"] == "1"
     assert env["ONEDNN_MAX_CPU_ISA"]["value"] == "ALL"
@@ -75,6 +80,7 @@ def test_poddefault_follows_every_tunable():
                 "omp-num-threads": "8",
                 "kmp-affinity": "",
                 "kmp-blocktime": 0,
+                "omp-wait-policy": "",
                 "tf-enable-onednn-opts": False,
                 "sklearnex": False,
                 "onednn-max-cpu-isa": "AVX2",
@@ -83,6 +89,8 @@ def test_poddefault_follows_every_tunable():
     )
     env = _env(pd)
     assert env["OMP_NUM_THREADS"] == {"name": "OMP_NUM_THREADS", "value": "8"}
+    assert env["TF_NUM_INTRAOP_THREADS"]["value"] == "8"
+    assert "OMP_WAIT_POLICY" not in env
     assert "KMP_AFFINITY" not in env
     assert env["KMP_BLOCKTIME"]["value"] == "0"
     assert env["TF_ENABLE_ONEDNN_OPTS"]["value"] == "0"

@@ -1,0 +1,183 @@
+"""Unit tests of intel_notebook's decisions, for every CPU, not only the one running them.
+
+The smoke tests prove the optimizations run on this machine; these cover the branches this
+machine cannot reach (AMX, no AVX-512, caps) and the import hook's contract.
+"""
+
+import sys
+import textwrap
+
+import pytest
+from intel_notebook import cpu, hooks, keras_bf16, probe, sklearn_patch
+
+HASWELL = frozenset({"sse4_1", "avx2", "fma"})
+CASCADE_LAKE = HASWELL | {"avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512_vnni"}
+GENOA = CASCADE_LAKE | {"avx512_bf16"}
+SAPPHIRE_RAPIDS = GENOA | {"avx512_fp16", "amx_tile", "amx_bf16", "amx_int8"}
+SUPPORTED = [
+    "sklearn.svm.SVC",
+    "sklearn.cluster.KMeans",
+    "sklearn.ensemble.RandomForestClassifier",
+    "sklearn.ensemble.RandomForestRegressor",
+]
+
+
+def test_flags_are_read_from_the_first_processor():
+    text = "processor\t: 0\nmodel name\t: Xeon\nflags\t\t: fpu avx2 amx_tile\n\nflags : sse\n"
+    assert cpu.parse_flags(text) == {"fpu", "avx2", "amx_tile"}
+    assert cpu.model_name(text) == "Xeon"
+    assert cpu.parse_flags("processor : 0\n") == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("flags", "level", "bf16"),
+    [
+        (SAPPHIRE_RAPIDS, "AVX512_CORE_AMX", "amx"),
+        (GENOA, "AVX512_CORE_BF16", "avx512_bf16"),
+        (CASCADE_LAKE, "AVX512_CORE_VNNI", None),
+        (HASWELL, "AVX2", None),
+        (frozenset(), "DEFAULT", None),
+    ],
+)
+def test_instruction_set_and_bf16_hardware_follow_the_flags(flags, level, bf16):
+    assert cpu.onednn_isa(flags) == level
+    assert cpu.bf16_hardware(flags) == bf16
+
+
+def test_the_onednn_cap_only_lowers_the_level(monkeypatch):
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "avx2")
+    assert cpu.effective_onednn_isa(SAPPHIRE_RAPIDS) == "AVX2"
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_AMX")
+    assert cpu.effective_onednn_isa(HASWELL) == "AVX2"
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "NONSENSE")
+    assert cpu.effective_onednn_isa(GENOA) == "AVX512_CORE_BF16"
+
+
+@pytest.mark.parametrize(
+    ("cap", "flags", "usable"),
+    [
+        (None, SAPPHIRE_RAPIDS, "amx"),
+        ("ALL", SAPPHIRE_RAPIDS, "amx"),
+        ("AVX512_CORE_BF16", SAPPHIRE_RAPIDS, "avx512_bf16"),
+        ("AVX512_CORE_VNNI", SAPPHIRE_RAPIDS, None),
+        (None, GENOA, "avx512_bf16"),
+        ("AVX2", GENOA, None),
+        (None, CASCADE_LAKE, None),
+    ],
+)
+def test_bf16_is_usable_only_within_the_onednn_cap(monkeypatch, cap, flags, usable):
+    if cap is None:
+        monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    else:
+        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
+    assert cpu.usable_bf16_hardware(flags) == usable
+
+
+@pytest.mark.parametrize(
+    ("setting", "names", "unknown"),
+    [
+        (None, SUPPORTED[:3], []),
+        (" Auto ", SUPPORTED[:3], []),
+        ("1", SUPPORTED[:3], []),
+        ("all", SUPPORTED, []),
+        ("off", [], []),
+        ("0", [], []),
+        ("sklearn.svm.SVC, sklearn.svm.Nope", ["sklearn.svm.SVC"], ["sklearn.svm.Nope"]),
+    ],
+)
+def test_sklearnex_selection(setting, names, unknown):
+    selection = sklearn_patch.select(setting, SUPPORTED)
+    assert selection.names == names
+    assert selection.unknown == unknown
+
+
+def test_auto_skips_exactly_the_estimators_measured_slower():
+    skipped = set(SUPPORTED) - set(sklearn_patch.select("auto", SUPPORTED).names)
+    assert skipped == set(sklearn_patch.SLOWER_WHEN_PATCHED)
+
+
+@pytest.mark.parametrize(
+    ("setting", "hardware", "wanted"),
+    [
+        (None, "amx", True),
+        (None, "avx512_bf16", True),
+        (None, None, False),
+        ("auto", "amx", True),
+        ("on", None, True),
+        ("ON", "avx512_bf16", True),
+        ("auto", "avx512_bf16", True),
+        ("off", "amx", False),
+        ("bogus", "amx", False),
+    ],
+)
+def test_keras_bf16_policy(setting, hardware, wanted):
+    assert keras_bf16.wanted(setting, hardware) is wanted
+
+
+def test_onednn_verbose_output_is_parsed():
+    output = textwrap.dedent(
+        """\
+        onednn_verbose,v1,info,cpu,isa:Intel AVX-512 with Intel DL Boost and bfloat16 support
+        onednn_verbose,v1,primitive,info,template:operation,engine,primitive,implementation
+        onednn_verbose,v1,primitive,exec,cpu,reorder,jit:uni,undef,src:f32
+        onednn_verbose,v1,primitive,exec,cpu,convolution,brg_conv_fwd:avx512_core,forward
+        unrelated line
+        """
+    )
+    assert "bfloat16" in probe.onednn_isa_line(output)
+    assert len(probe.onednn_executions(output)) == 2
+    assert probe.onednn_executions(output, "convolution") == [output.splitlines()[3]]
+    assert probe.onednn_isa_line("nothing") == ""
+
+
+@pytest.fixture
+def package(tmp_path, monkeypatch):
+    """A throwaway top-level package, importable and forgotten after the test."""
+    name = f"hooked_{tmp_path.name.replace('-', '_')}"
+    (tmp_path / name).mkdir()
+    (tmp_path / name / "__init__.py").write_text("VALUE = 41\n")
+    (tmp_path / name / "data.txt").write_text("resource")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield name
+    sys.modules.pop(name, None)
+    for finder in sys.meta_path:
+        if isinstance(finder, hooks.AfterImportFinder):
+            finder.forget(name)
+
+
+def test_hook_runs_once_after_the_module_is_complete(package):
+    import importlib
+    import importlib.resources
+    import importlib.util
+
+    calls = []
+    hooks.after_import(package, lambda module: calls.append(module.VALUE))
+    assert importlib.util.find_spec(package) is not None  # a probe does not use the hook up
+    assert calls == []
+    module = importlib.import_module(package)
+    assert calls == [41]
+    importlib.reload(module)
+    assert calls == [41]
+    # The real loader is back in place: resources still load.
+    assert (importlib.resources.files(package) / "data.txt").read_text() == "resource"
+
+
+def test_hook_of_an_imported_module_runs_at_once(package):
+    import importlib
+
+    module = importlib.import_module(package)
+    calls = []
+    hooks.after_import(package, lambda m: calls.append(m))
+    assert calls == [module]
+
+
+def test_a_failing_hook_does_not_break_the_import(package):
+    import importlib
+
+    def broken(_module):
+        raise RuntimeError("boom")
+
+    hooks.after_import(package, broken)
+    with pytest.warns(RuntimeWarning, match="boom"):
+        module = importlib.import_module(package)
+    assert module.VALUE == 41
