@@ -41,6 +41,9 @@ ENVIRONMENTS = {
     "intel-scipy": (IMAGES_DIR / "jupyter-scipy-intel" / "requirements.txt", True),
     "tensorflow": (IMAGES_DIR / "jupyter-tensorflow-intel" / "requirements.txt", True),
 }
+# What the examples' workloads need beyond an image's requirements (the dress example draws
+# its synthetic photos with Pillow), pinned as the example pins them.
+BENCH_EXTRAS = {"tensorflow": ["pillow==13.0.0"]}
 OFF_FP32 = {"TF_ENABLE_ONEDNN_OPTS": "0", "INTEL_KERAS_BF16": "off"}
 ON_FP32 = {"TF_ENABLE_ONEDNN_OPTS": "1", "INTEL_KERAS_BF16": "off"}
 ON_BF16 = {"TF_ENABLE_ONEDNN_OPTS": "1", "INTEL_KERAS_BF16": "on"}
@@ -97,7 +100,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def prepare(name: str, venvs: Path) -> Path:
     """An environment of the benchmark, with intel_notebook where the image has it."""
     requirements, intel = ENVIRONMENTS[name]
-    venv = ensure_venv(venvs / name, requirements, "uv", [])
+    venv = ensure_venv(venvs / name, requirements, "uv", BENCH_EXTRAS.get(name, []))
     if intel:
         install_intel_notebook(venv)
     return venv

@@ -309,17 +309,40 @@ def price_grid(sales: Any, n_prices: int, n_weeks: int = 26) -> Any:
 
 def daal4py_scorer(rec: Recorder, model: Any, predict: Callable, grid: Any) -> Callable:
     """predict_demand with the XGBoost model swapped for its daal4py conversion, if possible."""
-    from intel_notebook import xgboost_daal
-
     try:
-        fast = FastModel(model, xgboost_daal.convert(model))
+        scorer = _example_daal_scorer(model) or _wrapped_daal_scorer(model, predict)
         reference = np.asarray(predict(model, grid.head(2000)), dtype=float)
-        converted = np.asarray(predict(fast, grid.head(2000)), dtype=float)
+        converted = np.asarray(scorer(model, grid.head(2000)), dtype=float)
     except Exception as error:
         rec.note(f"price optimization: scoring kept on XGBoost ({type(error).__name__}: {error})")
         return predict
     difference = np.abs(reference - converted).max() / max(np.abs(reference).max(), 1e-12)
     rec.note(f"price optimization: daal4py scoring, max relative difference {difference:.1e}")
+    return scorer
+
+
+def _example_daal_scorer(model: Any) -> Callable | None:
+    """The example's DemandModel keeps its Booster and feature builder: convert the Booster."""
+    if not hasattr(model, "booster") or not hasattr(model, "references"):
+        return None
+    from intel_notebook import xgboost_daal
+
+    from price_optimization.features import build_features
+
+    fast = xgboost_daal.convert(model.booster)
+
+    def score(demand_model: Any, frame: Any) -> Any:
+        features = build_features(frame, demand_model.references, demand_model.products)
+        return fast.predict(features)
+
+    return score
+
+
+def _wrapped_daal_scorer(model: Any, predict: Callable) -> Callable:
+    """A model with an XGBoost-style predict: swap in its daal4py conversion."""
+    from intel_notebook import xgboost_daal
+
+    fast = FastModel(model, xgboost_daal.convert(model))
     return lambda _model, frame: predict(fast, frame)
 
 

@@ -223,3 +223,22 @@ def test_https_to_a_plain_http_port_is_a_tls_error(ceph_rgw: RGWEndpoint, ceph_r
     client = S3Client(endpoint, "a", "b", ca_pem=ceph_rgw_https.ca_pem, timeout=2)
     with client, pytest.raises(S3TLSError, match="TLS handshake"):
         client.head_bucket("bucket")
+
+
+def test_a_connection_from_relation_data_gives_a_working_client(ceph_rgw):
+    from dsplib.s3_credentials import S3Connection
+
+    connection = S3Connection.from_info(
+        {
+            "endpoint": ceph_rgw.endpoint,
+            "access-key": ceph_rgw.access_key,
+            "secret-key": ceph_rgw.secret_key,
+            "bucket": "from-relation",
+            "s3-uri-style": "path",
+        }
+    )
+    assert connection is not None
+    with connection.client(timeout=10) as s3:
+        s3.create_bucket("from-relation")
+        s3.put_object("from-relation", "k", b"v")
+        assert s3.get_object("from-relation", "k") == b"v"

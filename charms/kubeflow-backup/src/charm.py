@@ -318,17 +318,7 @@ class KubeflowBackupCharm(ops.CharmBase):
 
 
 def _client(connection: S3Connection) -> S3Client:
-    from dsplib.s3 import S3Client
-
-    return S3Client(
-        connection.endpoint,
-        connection.access_key,
-        connection.secret_key,
-        region=connection.region,
-        virtual_host=not connection.path_style,
-        ca_pem=connection.tls_ca,
-        timeout=S3_TIMEOUT,
-    )
+    return connection.client(timeout=S3_TIMEOUT)
 
 
 def _failure_message(work: Callable[[], None]) -> str | None:

@@ -152,19 +152,11 @@ def fingerprint(connection: S3Connection, settings: Settings) -> str:
 
 def check_bucket(connection: S3Connection, settings: Settings) -> Outcome:
     """Ask the gateway whether the bucket exists for these keys; create it when allowed."""
-    from dsplib.s3 import S3Client, S3Error, S3NotFound  # only hooks that check pay for it
+    from dsplib.s3 import S3Error, S3NotFound  # only hooks that check pay for it
 
     bucket = settings.bucket
     try:
-        client = S3Client(
-            connection.endpoint,
-            connection.access_key,
-            connection.secret_key,
-            region=connection.region,
-            virtual_host=not connection.path_style,
-            ca_pem=connection.tls_ca,
-            timeout=CHECK_TIMEOUT,
-        )
+        client = connection.client(timeout=CHECK_TIMEOUT)
         with client:
             try:
                 client.head_bucket(bucket)

@@ -12,8 +12,11 @@ import base64
 import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
+
+if TYPE_CHECKING:
+    from dsplib.s3 import S3Client
 
 PEM_BEGIN = "-----BEGIN CERTIFICATE-----"
 
@@ -50,6 +53,20 @@ class S3Connection:
         """TCP port of the endpoint (scheme default when absent)."""
         parsed = urlparse(self.endpoint)
         return parsed.port or (443 if parsed.scheme == "https" else 80)
+
+    def client(self, timeout: float) -> S3Client:
+        """An S3 client for this connection (TLS verified against its CA when it has one)."""
+        from dsplib.s3 import S3Client
+
+        return S3Client(
+            self.endpoint,
+            self.access_key,
+            self.secret_key,
+            region=self.region,
+            virtual_host=not self.path_style,
+            ca_pem=self.tls_ca,
+            timeout=timeout,
+        )
 
     @classmethod
     def from_info(cls, info: Mapping[str, Any]) -> S3Connection | None:
