@@ -361,3 +361,10 @@ def kube(monkeypatch: pytest.MonkeyPatch) -> FakeKubernetes:
     fake = FakeKubernetes()
     monkeypatch.setattr(KubernetesManifests, "client_factory", staticmethod(lambda app: fake))
     return fake
+
+
+def relation_event(ctx: Any, relation: Any, kind: str) -> Any:
+    """The Scenario event `joined`, `changed` or `broken` of `relation` (remote unit 0)."""
+    if kind == "broken":
+        return ctx.on.relation_broken(relation)
+    return getattr(ctx.on, f"relation_{kind}")(relation, remote_unit=0)

@@ -6,7 +6,7 @@ import pytest
 from ops import testing
 
 from conftest import MODEL
-from dsplib.testing import FakeKubernetes
+from dsplib.testing import FakeKubernetes, relation_event
 
 DISPATCHER = testing.Relation("pod-defaults", remote_app_name="resource-dispatcher")
 TRUST = testing.BlockedStatus("run: juju trust intel-notebooks --scope=cluster")
@@ -122,11 +122,7 @@ def test_without_resource_dispatcher_it_says_what_to_integrate(ctx, kube):
 @pytest.mark.parametrize("kind", ["joined", "changed", "broken"])
 def test_pod_defaults_relation_events(ctx, kube, kind):
     relation = testing.Relation("pod-defaults", remote_app_data={"junk": "{"})
-    event = {
-        "joined": lambda: ctx.on.relation_joined(relation, remote_unit=0),
-        "changed": lambda: ctx.on.relation_changed(relation, remote_unit=0),
-        "broken": lambda: ctx.on.relation_broken(relation),
-    }[kind]()
+    event = relation_event(ctx, relation, kind)
     out = ctx.run(event, state(relations=[relation]))
     if kind == "broken":
         assert out.unit_status.name == "blocked"

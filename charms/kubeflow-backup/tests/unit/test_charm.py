@@ -16,7 +16,7 @@ from conftest import (
     user_secret,
 )
 from dsplib.s3 import S3Client
-from dsplib.testing import FakeKubernetes
+from dsplib.testing import FakeKubernetes, relation_event
 from pytest_ceph_rgw import RGWEndpoint
 
 ROOT = "platform/kubeflow-backups/"
@@ -600,11 +600,7 @@ def test_s3_relation_without_keys_waits(ctx, kube):
 @pytest.mark.parametrize("kind", ["joined", "changed", "broken"])
 def test_s3_relation_events(ctx, kube, ceph_rgw, bucket, kind):
     s3 = s3_relation(ceph_rgw, bucket)
-    event = {
-        "joined": lambda: ctx.on.relation_joined(s3, remote_unit=0),
-        "changed": lambda: ctx.on.relation_changed(s3, remote_unit=0),
-        "broken": lambda: ctx.on.relation_broken(s3),
-    }[kind]()
+    event = relation_event(ctx, s3, kind)
     out = ctx.run(event, state([s3]))
     expected = "blocked" if kind == "broken" else "active"
     assert out.unit_status.name == expected

@@ -12,6 +12,7 @@ import seldon
 from conftest import CONFIG_DEFAULTS, MODEL
 from dsplib import certificates
 from dsplib.observability import decode_dashboard
+from dsplib.testing import relation_event
 
 TRUST = testing.BlockedStatus("run: juju trust seldon-core --scope=cluster")
 S3_DATA = {
@@ -508,11 +509,7 @@ GARBAGE = {
 @pytest.mark.parametrize("remote", [{}, GARBAGE], ids=["empty", "garbage"])
 def test_any_relation_event_with_any_data_never_raises(ctx, kube, endpoint, kind, remote):
     relation = testing.Relation(endpoint, remote_app_data=remote, remote_units_data={0: remote})
-    event = {
-        "joined": lambda: ctx.on.relation_joined(relation, remote_unit=0),
-        "changed": lambda: ctx.on.relation_changed(relation, remote_unit=0),
-        "broken": lambda: ctx.on.relation_broken(relation),
-    }[kind]()
+    event = relation_event(ctx, relation, kind)
     out = ctx.run(event, state(relations=[relation]))
     assert out.unit_status.name in ("active", "blocked", "waiting")
     if out.unit_status.name == "blocked":
