@@ -63,3 +63,29 @@ def test_service_and_check_state():
         c = mgr.charm.unit.get_container("app")
         assert not services_running(c, ["app"])
         assert failing_checks(c, ["up"]) == ["up"]
+
+
+def test_workload_status_names_what_is_not_up():
+    from dsplib.pebble import workload_status
+
+    ctx = testing.Context(PebbleCharm, meta=META)
+    down = testing.Container(
+        "app",
+        can_connect=True,
+        layers={"app": ops.pebble.Layer(LAYER)},
+        service_statuses={"app": ops.pebble.ServiceStatus.ACTIVE},
+        check_infos={
+            testing.CheckInfo(
+                "up", status=ops.pebble.CheckStatus.DOWN, level=ops.pebble.CheckLevel.READY
+            )
+        },
+    )
+    with ctx(ctx.on.update_status(), testing.State(containers={down})) as mgr:
+        c = mgr.charm.unit.get_container("app")
+        status = workload_status(c, ["app"], ["up"], starting="starting", checking="waiting: {}")
+        assert status == ops.WaitingStatus("waiting: up")
+    offline = testing.Container("app", can_connect=False)
+    with ctx(ctx.on.update_status(), testing.State(containers={offline})) as mgr:
+        c = mgr.charm.unit.get_container("app")
+        status = workload_status(c, ["app"], ["up"], starting="starting", checking="waiting: {}")
+        assert status == ops.WaitingStatus("starting")

@@ -25,10 +25,10 @@ import dex
 from dsplib import kubernetes, validation
 from dsplib.manifests import KubernetesManifests
 from dsplib.observability import GrafanaDashboardProvider, LogForwarder, MetricsEndpointProvider
-from dsplib.pebble import ensure_layer, failing_checks, push_if_changed, services_running
+from dsplib.pebble import ensure_layer, push_if_changed, workload_status
 from dsplib.reconcile import observe_reconcile
 from dsplib.sdi import SdiEndpoint, SdiError, SdiNotReady
-from dsplib.status import Problems
+from dsplib.status import Problems, add_statuses
 
 if TYPE_CHECKING:
     from charmlibs.interfaces.certificate_transfer import CertificateTransferRequires
@@ -295,21 +295,14 @@ class DexCharm(ops.CharmBase):
         self.k8s.remove(self._manifests())
 
     def _on_collect_status(self, event: ops.CollectStatusEvent) -> None:
-        for status in self.problems.statuses():
-            event.add_status(status)
-        k8s_status = self.k8s.status()
-        if k8s_status:
-            event.add_status(k8s_status)
-        event.add_status(self._workload_status())
-
-    def _workload_status(self) -> ops.StatusBase:
-        container = self.unit.get_container(dex.CONTAINER)
-        if not services_running(container, [dex.SERVICE]):
-            return ops.WaitingStatus("waiting for the Dex service to start")
-        failing = failing_checks(container, ["dex-ready"])
-        if failing:
-            return ops.WaitingStatus(f"waiting for Dex: {', '.join(failing)} not up")
-        return ops.ActiveStatus()
+        workload = workload_status(
+            self.unit.get_container(dex.CONTAINER),
+            [dex.SERVICE],
+            ["dex-ready"],
+            starting="waiting for the Dex service to start",
+            checking="waiting for Dex: {} not up",
+        )
+        add_statuses(event, *self.problems.statuses(), self.k8s.status(), workload)
 
 
 if __name__ == "__main__":  # pragma: nocover

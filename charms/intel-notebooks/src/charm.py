@@ -22,6 +22,7 @@ from dsplib import kubernetes, validation
 from dsplib.dispatch import ManifestSender
 from dsplib.manifests import KubernetesManifests
 from dsplib.reconcile import observe_reconcile
+from dsplib.status import add_statuses
 
 logger = logging.getLogger(__name__)
 
@@ -115,16 +116,11 @@ class IntelNotebooksCharm(ops.CharmBase):
 
     def _on_collect_status(self, event: ops.CollectStatusEvent) -> None:
         settings, problems = self._check()
-        for status in problems:
-            event.add_status(status)
         k8s_status = self.k8s.status()
-        if k8s_status:
-            event.add_status(k8s_status)
-        elif settings is not None:
+        prepull = None
+        if k8s_status is None and settings is not None:
             prepull = self._prepull_status(settings)
-            if prepull:
-                event.add_status(prepull)
-        event.add_status(ops.ActiveStatus())
+        add_statuses(event, *problems, k8s_status, prepull, ops.ActiveStatus())
 
 
 if __name__ == "__main__":  # pragma: nocover

@@ -28,6 +28,7 @@ from dsplib.manifests import KubernetesManifests
 from dsplib.reconcile import observe_reconcile
 from dsplib.s3_credentials import InvalidS3Data, S3Connection
 from dsplib.sdi import SdiEndpoint, SdiError, SdiNotReady
+from dsplib.status import add_statuses
 
 logger = logging.getLogger(__name__)
 
@@ -171,15 +172,9 @@ class ObjectStorageIntegratorCharm(ops.CharmBase):
 
     def _on_collect_status(self, event: ops.CollectStatusEvent) -> None:
         inputs = self._inputs()
-        for status in inputs.problems:
-            event.add_status(status)
-        k8s_status = self.k8s.status()
-        if k8s_status:
-            event.add_status(k8s_status)
         ready = inputs.ready()
-        if self.unit.is_leader() and ready is not None:
-            event.add_status(self._check_status(*ready))
-        event.add_status(ops.ActiveStatus())
+        checked = self._check_status(*ready) if self.unit.is_leader() and ready else None
+        add_statuses(event, *inputs.problems, self.k8s.status(), checked, ops.ActiveStatus())
 
     def _check_status(
         self, settings: storage.Settings, connection: S3Connection, target: storage.Target

@@ -25,9 +25,10 @@ from dsplib.certificates import WebhookCertificate, WebhookCertificates
 from dsplib.dispatch import ManifestSender
 from dsplib.manifests import KubernetesManifests
 from dsplib.observability import GrafanaDashboardProvider, LogForwarder, MetricsEndpointProvider
-from dsplib.pebble import ensure_layer, failing_checks, push_if_changed, services_running
+from dsplib.pebble import ensure_layer, push_if_changed, workload_status
 from dsplib.reconcile import observe_reconcile
 from dsplib.s3_credentials import InvalidS3Data, S3Connection
+from dsplib.status import add_statuses
 
 logger = logging.getLogger(__name__)
 
@@ -216,27 +217,30 @@ class SeldonCoreCharm(ops.CharmBase):
         self.k8s.remove(objects)
 
     def _on_collect_status(self, event: ops.CollectStatusEvent) -> None:
-        for status in self._inputs().problems:
-            event.add_status(status)
-        k8s_status = self.k8s.status()
-        if k8s_status:
-            event.add_status(k8s_status)
-        if self.certificates.current() is None:
-            event.add_status(
-                ops.WaitingStatus("waiting for the leader to create the webhook certificate")
-            )
-        event.add_status(self._workload_status())
+        no_certificate = (
+            ops.WaitingStatus("waiting for the leader to create the webhook certificate")
+            if self.certificates.current() is None
+            else None
+        )
+        add_statuses(
+            event,
+            *self._inputs().problems,
+            self.k8s.status(),
+            no_certificate,
+            self._workload_status(),
+        )
 
     def _workload_status(self) -> ops.StatusBase:
         container = self.unit.get_container(seldon.CONTAINER)
         if not container.can_connect():
             return ops.WaitingStatus("waiting for Pebble in the workload container")
-        if not services_running(container, [seldon.SERVICE]):
-            return ops.WaitingStatus("waiting for the operator service to start")
-        failing = failing_checks(container, ["manager-metrics", "webhook-listening"])
-        if failing:
-            return ops.WaitingStatus(f"waiting for the operator: {', '.join(failing)} not up")
-        return ops.ActiveStatus()
+        return workload_status(
+            container,
+            [seldon.SERVICE],
+            ["manager-metrics", "webhook-listening"],
+            starting="waiting for the operator service to start",
+            checking="waiting for the operator: {} not up",
+        )
 
 
 if __name__ == "__main__":  # pragma: nocover

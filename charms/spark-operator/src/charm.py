@@ -23,10 +23,10 @@ from dsplib import kubernetes, validation
 from dsplib.dispatch import ManifestSender
 from dsplib.manifests import KubernetesManifests
 from dsplib.observability import GrafanaDashboardProvider, LogForwarder, MetricsEndpointProvider
-from dsplib.pebble import ensure_layer, failing_checks, services_running
+from dsplib.pebble import ensure_layer, workload_status
 from dsplib.reconcile import observe_reconcile
 from dsplib.s3_credentials import InvalidS3Data, S3Connection
-from dsplib.status import Problems
+from dsplib.status import Problems, add_statuses
 
 logger = logging.getLogger(__name__)
 
@@ -152,21 +152,14 @@ class SparkOperatorCharm(ops.CharmBase):
         self.k8s.remove(objects)
 
     def _on_collect_status(self, event: ops.CollectStatusEvent) -> None:
-        for status in self.problems.statuses():
-            event.add_status(status)
-        k8s_status = self.k8s.status()
-        if k8s_status:
-            event.add_status(k8s_status)
-        event.add_status(self._workload_status())
-
-    def _workload_status(self) -> ops.StatusBase:
-        container = self.unit.get_container(spark.CONTAINER)
-        if not services_running(container, spark.SERVICES):
-            return ops.WaitingStatus("waiting for the controller and webhook services to start")
-        failing = failing_checks(container, spark.CHECKS.values())
-        if failing:
-            return ops.WaitingStatus(f"waiting for {', '.join(failing)}")
-        return ops.ActiveStatus()
+        workload = workload_status(
+            self.unit.get_container(spark.CONTAINER),
+            spark.SERVICES,
+            spark.CHECKS.values(),
+            starting="waiting for the controller and webhook services to start",
+            checking="waiting for {}",
+        )
+        add_statuses(event, *self.problems.statuses(), self.k8s.status(), workload)
 
 
 def _departing(event: ops.EventBase) -> ops.Relation | None:

@@ -67,3 +67,23 @@ def push_if_changed(
         return False
     container.push(path, content, make_dirs=True, permissions=mode)
     return True
+
+
+def workload_status(
+    container: ops.Container,
+    services: Iterable[str],
+    checks: Iterable[str],
+    *,
+    starting: str,
+    checking: str,
+) -> ops.StatusBase:
+    """Waiting until Pebble runs every service and every check is up, then Active.
+
+    `checking` is formatted with the names of the checks that are not up.
+    """
+    if not services_running(container, services):
+        return ops.WaitingStatus(starting)
+    failing = failing_checks(container, checks)
+    if failing:
+        return ops.WaitingStatus(checking.format(", ".join(failing)))
+    return ops.ActiveStatus()

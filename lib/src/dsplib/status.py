@@ -50,3 +50,10 @@ class Problems(ops.Object):
         if self._current is not None:
             return list(self._current)
         return [_KINDS[name](message) for name, message in json.loads(self._stored.items)]
+
+
+def add_statuses(event: ops.CollectStatusEvent, *statuses: ops.StatusBase | None) -> None:
+    """Offer every status that is there to collect-status (which reports the most severe)."""
+    for status in statuses:
+        if status is not None:
+            event.add_status(status)
