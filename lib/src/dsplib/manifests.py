@@ -38,7 +38,6 @@ class KubernetesManifests(ops.Object):
         self._stored.set_default(inventory="", error="", error_kind="")
         client = self.client_factory(charm.app.name) if self.client_factory else None
         self.engine = KubernetesObjects(charm.app.name, charm.model.name, client=client)
-        self.applied = False
 
     @property
     def inventory(self) -> Inventory | None:
@@ -67,7 +66,6 @@ class KubernetesManifests(ops.Object):
         except KubernetesError as err:
             self._record(err)
             return False
-        self.applied = previous is None or current.digest != previous.digest or force
         self._stored.inventory = current.dumps()
         self._stored.error = self._stored.error_kind = ""
         return True
