@@ -73,6 +73,11 @@ def install_runtime(charm: str, venv: Path) -> None:
             str(venv / "bin" / "python"),
             "-r",
             str(req_file),
+            # lib/ keeps its version number between changes: build it afresh, not from cache
+            "--refresh-package",
+            "dsplib",
+            "--reinstall-package",
+            "dsplib",
         ],
         cwd=ROOT,
         check=True,
