@@ -30,7 +30,7 @@ DATABAGS = load(Path(__file__).parent / "data" / "databags.yaml")
 CRDS = [yaml.safe_load(p.read_text()) for p in sorted((ROOT / "tests" / "crds").glob("*.yaml"))]
 # Charms that check their S3 endpoint with a real request before doing anything: they get the
 # real Ceph RGW of the test suite.
-CHECKS_S3 = {"object-storage-integrator"}
+CHECKS_S3 = {"kubeflow-object-storage"}
 # Statuses a charm rightly shows with only this one relation.
 EXPECTED = {
     ("seldon-core", "s3-credentials"): (

@@ -5,7 +5,7 @@ import pytest
 import yaml
 from ops import testing
 
-from charm import ObjectStorageIntegratorCharm
+from charm import KubeflowObjectStorageCharm
 
 # The real Ceph RADOS Gateway (ceph_rgw, ceph_rgw_https, ceph_cluster): see tests/ceph/README.md.
 pytest_plugins = ["dsplib.testing", "pytest_ceph_rgw"]
@@ -20,7 +20,7 @@ GATEWAY_ADDRESS = "192.0.2.10"
 
 @pytest.fixture
 def ctx() -> testing.Context:
-    return testing.Context(ObjectStorageIntegratorCharm, app_name="object-storage-integrator")
+    return testing.Context(KubeflowObjectStorageCharm, app_name="kubeflow-object-storage")
 
 
 @pytest.fixture

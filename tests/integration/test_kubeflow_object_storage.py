@@ -1,4 +1,4 @@
-"""object-storage-integrator on a real cluster: checks S3, keeps the Service, feeds argo."""
+"""kubeflow-object-storage on a real cluster: checks S3, keeps the Service, feeds argo."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from s3_server import S3Server, deploy_s3_integrator, s3_server, set_keys
 
 from conftest import packed
 
-APP = "object-storage-integrator"
+APP = "kubeflow-object-storage"
 S3_APP = "pipelines-s3"
 BUCKET = "mlpipeline-it"
 

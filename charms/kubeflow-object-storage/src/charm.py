@@ -53,7 +53,7 @@ class Inputs:
         return self.settings, self.s3, self.target
 
 
-class ObjectStorageIntegratorCharm(ops.CharmBase):
+class KubeflowObjectStorageCharm(ops.CharmBase):
     """Checks the gateway, owns the Service that stands for it, tells consumers about it."""
 
     _stored = ops.StoredState()
@@ -197,4 +197,4 @@ class ObjectStorageIntegratorCharm(ops.CharmBase):
 
 
 if __name__ == "__main__":  # pragma: nocover
-    ops.main(ObjectStorageIntegratorCharm)
+    ops.main(KubeflowObjectStorageCharm)

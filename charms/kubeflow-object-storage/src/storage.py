@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 # ending with a letter or digit, not shaped like an IP address.
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _IP_LIKE = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
-ENDPOINTSLICE_MANAGER = "object-storage-integrator.juju.is"
+ENDPOINTSLICE_MANAGER = "kubeflow-object-storage.juju.is"
 CHECK_TIMEOUT = 10.0  # seconds for one S3 request
 
 

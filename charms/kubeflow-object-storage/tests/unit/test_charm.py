@@ -1,4 +1,4 @@
-"""Scenario tests of object-storage-integrator, checking a real Ceph RADOS Gateway."""
+"""Scenario tests of kubeflow-object-storage, checking a real Ceph RADOS Gateway."""
 
 import json
 import logging
@@ -18,7 +18,7 @@ from pytest_ceph_rgw import RGWEndpoint
 
 pytestmark = pytest.mark.usefixtures("gateway_names")
 
-APP = "object-storage-integrator"
+APP = "kubeflow-object-storage"
 SERVICE = f"{APP}-s3"
 TRUST = testing.BlockedStatus(f"run: juju trust {APP} --scope=cluster")
 SCHEMA = SCHEMAS["object-storage"]["v1"]["provides"]

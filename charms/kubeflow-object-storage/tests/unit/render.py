@@ -20,6 +20,6 @@ def rendered_manifests() -> list[dict[str, Any]]:
         obj
         for target in TARGETS
         for obj in kubernetes.render(
-            TEMPLATES, storage.manifest_context("object-storage-integrator", "kubeflow", target)
+            TEMPLATES, storage.manifest_context("kubeflow-object-storage", "kubeflow", target)
         )
     ]
