@@ -1,9 +1,11 @@
-"""Count the Kubernetes writes a charm makes per event (helper of tools/bench.py).
+"""Count the Kubernetes writes and log records a charm makes per event (for tools/bench.py).
 
 Runs in the unit-test environment with the charm's src/ on PYTHONPATH:
     python tools/bench_writes.py charms/<name> install config-changed update-status ...
 The charm runs as the leader with every workload container reachable; the same state is
-carried from one event to the next, and the writes of each event are printed as JSON.
+carried from one event to the next. Printed as JSON: {"writes": [...], "logs": [...]}, one
+number per event. Log records are counted as Juju receives them (ops sends every record at
+DEBUG and above to `juju-log`, one process each).
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from dsplib.manifests import KubernetesManifests
 from dsplib.testing import FakeKubernetes
 
 
-def main(events: list[str]) -> list[int]:
-    """Writes per event, in order."""
+def main(events: list[str]) -> dict[str, list[int]]:
+    """Writes and log records per event, in order."""
     import charm  # pyright: ignore[reportMissingImports] - from PYTHONPATH
 
     kube = FakeKubernetes()
@@ -36,13 +38,19 @@ def main(events: list[str]) -> list[int]:
         for name in ctx.charm_spec.meta.get("containers", {})
     }
     state = testing.State(leader=True, containers=containers, model=testing.Model(name="kubeflow"))
-    counts = []
+    counts: dict[str, list[int]] = {"writes": [], "logs": []}
     for name in events:
-        before = len(kube.writes)
+        writes, logs = len(kube.writes), len(ctx.juju_log)
         event = getattr(ctx.on, name.replace("-", "_"))()
         state = ctx.run(event, state)
-        counts.append(len(kube.writes) - before)
+        counts["writes"].append(len(kube.writes) - writes)
+        counts["logs"].append(sum(not _from_scenario(line) for line in ctx.juju_log[logs:]))
     return counts
+
+
+def _from_scenario(line: testing.JujuLogLine) -> bool:
+    """Scenario's own warning about carrying a container's files into the next run."""
+    return "non-empty filesystem that will be wiped" in line.message
 
 
 if __name__ == "__main__":

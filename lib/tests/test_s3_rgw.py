@@ -242,3 +242,14 @@ def test_a_connection_from_relation_data_gives_a_working_client(ceph_rgw):
         s3.create_bucket("from-relation")
         s3.put_object("from-relation", "k", b"v")
         assert s3.get_object("from-relation", "k") == b"v"
+
+
+def test_requests_leave_no_log_records(
+    s3: S3Client, bucket: str, caplog: pytest.LogCaptureFixture
+):
+    """Under Juju every record is a `juju-log` process: a backup of N objects must not make N."""
+    caplog.set_level("DEBUG")  # what ops sets on the root logger under Juju
+    for i in range(20):
+        s3.put_object(bucket, f"k{i}", b"x")
+        assert s3.get_object(bucket, f"k{i}") == b"x"
+    assert [(r.name, r.getMessage()) for r in caplog.records] == []

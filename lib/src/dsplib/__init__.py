@@ -10,4 +10,12 @@ Modules:
     pebble: replan only when the layer changed; service and check state.
     s3: a small S3 client (Signature V4 over httpx2) with typed errors, for Ceph RGW.
     testing: a fake lightkube client for unit tests.
+    logs: keeps the HTTP stack's per-request DEBUG records out of Juju's log.
+
+Importing the package quiets the HTTP stack's loggers (see `logs`), so every charm gets it
+from whatever part of dsplib it uses first.
 """
+
+from dsplib.logs import quiet_transport_loggers
+
+quiet_transport_loggers()

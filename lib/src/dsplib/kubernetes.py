@@ -263,7 +263,9 @@ class KubernetesObjects:
             stale = self._labelled_refs({(r.api_version, r.kind) for r in refs}) - refs
         else:
             stale = previous.refs - refs
-        self._delete(stale)
+        deleted = self._delete(stale)
+        # One record per apply, not per object: under Juju each record is a process.
+        logger.info("applied %d objects, pruned %d", len(desired), deleted)
         return Inventory(new_digest, refs)
 
     def missing(self, inventory: Inventory) -> list[ObjectRef]:
@@ -289,7 +291,8 @@ class KubernetesObjects:
         in_use = {r for r in crds if self._crd_in_use(r.name)}
         for ref in sorted(in_use):
             logger.warning("keeping %s: custom resources of it still exist", ref)
-        self._delete(refs - in_use)
+        deleted = self._delete(refs - in_use)
+        logger.info("deleted %d objects", deleted)
 
     def read(self, ref: ObjectRef) -> dict[str, Any] | None:
         """One object as a dict, or None when it does not exist."""
@@ -439,19 +442,18 @@ class KubernetesObjects:
         self._resource(ObjectRef.of(obj))  # registers generic kinds for from_dict
         resource = codecs.from_dict(obj)
         self._call(self.client.apply, resource, field_manager=self.app, force=True)
-        logger.debug("applied %s", ObjectRef.of(obj))
 
-    def _delete(self, refs: Iterable[ObjectRef]) -> None:
+    def _delete(self, refs: Iterable[ObjectRef]) -> int:
+        """Delete `refs`, dependants first; the number that still existed."""
         ordered = sorted(refs, key=lambda r: (-apply_order(r.kind), r))
-        for ref in ordered:
-            self._delete_one(ref)
+        return sum(self._delete_one(ref) for ref in ordered)
 
-    def _delete_one(self, ref: ObjectRef) -> None:
+    def _delete_one(self, ref: ObjectRef) -> bool:
         try:
             self._call(self.client.delete, self._resource(ref), ref.name, namespace=ref.namespace)
-            logger.info("deleted %s", ref)
         except NotFoundError:
-            pass
+            return False
+        return True
 
     def _labelled_refs(self, kinds: Iterable[tuple[str, str]]) -> set[ObjectRef]:
         """Every object of the given kinds that carries our labels, in any namespace."""

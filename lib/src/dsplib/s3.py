@@ -18,7 +18,6 @@ import datetime
 import hashlib
 import hmac
 import ipaddress
-import logging
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator, Mapping
@@ -31,7 +30,6 @@ if TYPE_CHECKING:
 
     import httpx2
 
-logger = logging.getLogger(__name__)
 
 DEFAULT_REGION = "us-east-1"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
@@ -328,7 +326,6 @@ class S3Client:
             response = self._http().request(method, url, content=body, headers=signed)
         except httpx2.TransportError as err:
             raise _transport_error(err, self.endpoint) from err
-        logger.debug("S3 %s %s/%s: HTTP %s", method, bucket, key or "", response.status_code)
         if response.status_code >= 300:
             raise _status_error(response, bucket, key or "")
         return response
