@@ -126,11 +126,3 @@ def _identifier(expr: str, name: str, end: int, found: list[Selector]) -> int:
 def metric_names(expr: str) -> set[str]:
     """Names of the metrics `expr` reads (selectors without a name are left out)."""
     return {s.metric for s in selectors(expr) if s.metric}
-
-
-def histogram_family(name: str) -> str:
-    """The metric family a sample name belongs to (`x_bucket`, `x_sum`, `x_count` -> `x`)."""
-    for suffix in ("_bucket", "_sum", "_count"):
-        if name.endswith(suffix):
-            return name[: -len(suffix)]
-    return name
