@@ -75,31 +75,51 @@ def _next_non_space(expr: str, i: int) -> int:
     return i
 
 
+_GRAFANA_VARIABLE = re.compile(r"\$\{[^}]*\}|\$[a-zA-Z0-9_]+")
+
+
+def _skip(expr: str, i: int) -> int | None:
+    """End of the token at `i` if it cannot hold a selector's name (string, range, number)."""
+    char = expr[i]
+    if char.isspace():
+        return i + 1
+    if char in "\"'`":
+        return _skip_string(expr, i)
+    if char == "[":
+        return _closing(expr, i, "[", "]")
+    if char == "$":  # a Grafana variable such as $__rate_interval or ${prometheusds}
+        match = _GRAFANA_VARIABLE.match(expr, i)
+        return match.end() if match else i + 1
+    number = _NUMBER.match(expr, i)
+    if number and not _IDENT.match(expr, i):
+        return number.end()
+    return None
+
+
 def selectors(expr: str) -> list[Selector]:
     """Every vector selector of `expr`, in order."""
     found: list[Selector] = []
-    i = 0
+    depth = i = 0
     while i < len(expr):
         char = expr[i]
-        if char.isspace():
+        skipped = _skip(expr, i)
+        if skipped is not None:
+            i = skipped
+        elif char in "()":
+            depth += 1 if char == "(" else -1
+            if depth < 0:
+                raise PromQLSyntaxError(f"unbalanced ')' at {i}: {expr!r}")
             i += 1
-        elif char in "\"'`":
-            i = _skip_string(expr, i)
-        elif char == "[":
-            i = _closing(expr, i, "[", "]")
         elif char == "{":
             end = _closing(expr, i, "{", "}")
             found.append(Selector("", expr[i + 1 : end - 1]))
             i = end
-        elif char == "$":  # a Grafana variable such as $__rate_interval or ${prometheusds}
-            match = re.compile(r"\$\{[^}]*\}|\$[a-zA-Z0-9_]+").match(expr, i)
-            i = match.end() if match else i + 1
-        elif (number := _NUMBER.match(expr, i)) and not _IDENT.match(expr, i):
-            i = number.end()
         elif ident := _IDENT.match(expr, i):
             i = _identifier(expr, ident.group(), ident.end(), found)
         else:
             i += 1
+    if depth:
+        raise PromQLSyntaxError(f"unbalanced '(': {expr!r}")
     return found
 
 
