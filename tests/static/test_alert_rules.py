@@ -29,6 +29,7 @@ from alert_rules import (
     write_rules,
 )
 from bundles import ROOT
+from dsplib.observability import Topology
 
 RULE_SETS = rule_sets(ROOT)
 RULE_FILES = [(rules, path) for rules in RULE_SETS for path in rules.rule_files()]
@@ -73,6 +74,48 @@ def test_alerts_fire_when_they_should_and_only_then(
     tests = expand_tests(rules, test_file, rule_file)
     assert coverage_gaps(published, tests) == []
     (tmp_path / "tests.yaml").write_text(yaml.safe_dump(tests, sort_keys=False))
+    result = run_promtool(promtool, "test", "rules", str(tmp_path / "tests.yaml"))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("charm", "alert", "down_job", "up_job"),
+    [
+        ("seldon-core", "SeldonOperatorDown", "models", "manager"),
+        ("spark-operator", "SparkOperatorDown", "webhook", "controller"),
+        ("spark-operator", "SparkOperatorWebhookDown", "controller", "webhook"),
+    ],
+)
+def test_an_alert_about_one_job_ignores_the_others_whatever_the_model_name(
+    charm: str, alert: str, down_job: str, up_job: str, promtool: str, tmp_path: Path
+):
+    """A job alert matches its job's name only, not the model name before it.
+
+    Job names start with the model and application names (`juju_<model>_...`): an alert about
+    the `manager` job must not catch the `models` job in a model named `...manager...`.
+    """
+    base = next(r for r in RULE_SETS if r.name == charm)
+    t = base.topology
+    topology = Topology(
+        "manager-controller-webhook", t.model_uuid, t.application, t.unit, t.charm_name
+    )
+    rules = RuleSet(charm, base.rules_dir, tmp_path, topology)
+    rule_file = write_rules(rendered(rules), tmp_path / "rules.rules", annotations=False)
+    series = [
+        {
+            "series": f'up{{%%juju_topology%%, instance="a", job="%%job:{down_job}%%"}}',
+            "values": "0x20",
+        },
+        {
+            "series": f'up{{%%juju_topology%%, instance="b", job="%%job:{up_job}%%"}}',
+            "values": "1x20",
+        },
+    ]
+    case = {"interval": "1m", "input_series": series}
+    case["alert_rule_test"] = [{"eval_time": "10m", "alertname": alert, "exp_alerts": []}]
+    (tmp_path / "case.yaml").write_text(yaml.safe_dump({"tests": [case]}))
+    tests = expand_tests(rules, tmp_path / "case.yaml", rule_file)
+    (tmp_path / "tests.yaml").write_text(yaml.safe_dump(tests))
     result = run_promtool(promtool, "test", "rules", str(tmp_path / "tests.yaml"))
     assert result.returncode == 0, result.stdout + result.stderr
 
