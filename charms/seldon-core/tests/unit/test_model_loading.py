@@ -1,0 +1,189 @@
+"""Models load from the real Ceph RADOS Gateway through rclone, configured only by our Secret.
+
+How Seldon Core 1.17 loads a model (SeldonIO/seldon-core):
+- `operator/controllers/model_initializer_injector.go` (`InjectModelInitializer`) adds an init
+  container running the storage initializer image with the arguments `[modelUri, /mnt/models]`
+  and `envFrom: secretRef: <envSecretRefName>`, the Secret the charm sends to every profile.
+- `components/rclone-storage-initializer/Dockerfile`: that image is rclone with
+  `ENTRYPOINT ["rclone", "copy"]` and `ENV RCLONE_CONFIG_GS_TYPE`, `RCLONE_CONFIG_GS_ANONYMOUS`,
+  `RCLONE_VERBOSE 1`; its `readme.md` configures remotes with `RCLONE_CONFIG_<REMOTE>_<KEY>`.
+- rclone reads a remote from `RCLONE_CONFIG_<REMOTE>_<OPTION>` and every command-line option
+  from `RCLONE_<OPTION>` (https://rclone.org/docs/#environment-variables, also `man rclone`),
+  so `--ca-cert` is `RCLONE_CA_CERT`, a file path.
+
+Here Debian's rclone runs exactly that command with exactly that environment: the Secret's
+`stringData` as rendered by the charm in a Scenario run, the image's own variables, a HOME with
+no rclone config, and nothing else. rclone comes from Debian's `rclone` package (`.ci/run`
+installs it); without it these tests skip locally and fail in CI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from ops import testing
+
+from conftest import MODEL
+from dsplib.s3 import S3Client
+
+INSTALL_HINT = "apt-get install --no-install-recommends rclone"
+# The storage initializer image's own environment (its Dockerfile, see above).
+IMAGE_ENV = {
+    "RCLONE_CONFIG_GS_TYPE": "google cloud storage",
+    "RCLONE_CONFIG_GS_ANONYMOUS": "true",
+    "RCLONE_VERBOSE": "1",
+}
+MODEL_FILES = {
+    "model.joblib": secrets.token_bytes(4096),
+    "metadata.yaml": b"name: iris\nversions: [iris/v1]\n",
+    "settings/model-settings.json": b'{"implementation": "mlserver_sklearn.SKLearnModel"}',
+}
+
+
+@pytest.fixture(scope="module")
+def rclone() -> str:
+    path = shutil.which("rclone")
+    if path is None:
+        message = f"rclone is not installed: {INSTALL_HINT}"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message}; CI must run the model loading tests", pytrace=False)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="module")
+def bucket(ceph_rgw) -> str:
+    """A bucket holding one model directory, `iris/`."""
+    name = f"models-{secrets.token_hex(4)}"
+    with S3Client(ceph_rgw.endpoint, ceph_rgw.access_key, ceph_rgw.secret_key) as s3:
+        s3.create_bucket(name)
+        for key, content in MODEL_FILES.items():
+            s3.put_object(name, f"iris/{key}", content)
+    return name
+
+
+def rendered_secret(ctx: testing.Context, s3_data: dict[str, str]) -> dict[str, str]:
+    """The Secret's stringData, from the charm's own run with this s3-credentials data."""
+    s3 = testing.Relation("s3-credentials", remote_app_name="s3", remote_app_data=s3_data)
+    dispatcher = testing.Relation("secrets", remote_app_name="resource-dispatcher")
+    state = testing.State(
+        leader=True,
+        model=MODEL,
+        relations={s3, dispatcher},
+        containers={testing.Container("seldon-core", can_connect=True)},
+    )
+    out = ctx.run(ctx.on.relation_changed(s3), state)
+    secret = next(s for s in out.secrets if s.label == f"manifest.secrets.{dispatcher.id}")
+    (manifest,) = json.loads(secret.tracked_content["manifests"])
+    assert manifest["kind"] == "Secret"
+    return manifest["stringData"]
+
+
+def s3_data(endpoint: str, access_key: str, secret_key: str, **extra: str) -> dict[str, str]:
+    return {
+        "access-key": access_key,
+        "secret-key": secret_key,
+        "bucket": "unused-by-the-secret",
+        "endpoint": endpoint,
+        "region": "us-east-1",
+        "s3-uri-style": "path",
+        **extra,
+    }
+
+
+def run_rclone(
+    rclone: str, home: Path, secret_env: dict[str, str], *args: str, **extra_env: str
+) -> subprocess.CompletedProcess[str]:
+    """Run rclone with the init container's environment only (no config file, no AWS_*)."""
+    home.mkdir(exist_ok=True)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(home), **IMAGE_ENV, **secret_env, **extra_env}
+    return subprocess.run(  # noqa: S603 - rclone with arguments built here
+        [rclone, *args, "--retries=1", "--low-level-retries=1", "--contimeout=10s"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def downloaded(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+@pytest.mark.parametrize("model_uri", ["s3://{bucket}/iris", "s3:{bucket}/iris"])
+def test_the_initializer_lists_and_downloads_a_model_over_http(
+    ctx, kube, rclone, ceph_rgw, bucket, tmp_path, model_uri
+):
+    """Both URI forms: the documentation's `s3://bucket/path` and rclone's `s3:bucket/path`."""
+    env = rendered_secret(
+        ctx, s3_data(ceph_rgw.endpoint, ceph_rgw.access_key, ceph_rgw.secret_key)
+    )
+    uri = model_uri.format(bucket=bucket)
+    listing = run_rclone(rclone, tmp_path / "home", env, "lsf", "-R", uri)
+    assert listing.returncode == 0, listing.stderr
+    assert set(listing.stdout.split()) >= set(MODEL_FILES)
+    mnt = tmp_path / "mnt" / "models"
+    copy = run_rclone(rclone, tmp_path / "home", env, "copy", uri, str(mnt))
+    assert copy.returncode == 0, copy.stderr
+    assert downloaded(mnt) == MODEL_FILES
+
+
+def test_over_https_rclone_needs_the_ca_which_the_secret_cannot_carry(
+    ctx, kube, rclone, ceph_rgw_https, bucket, tmp_path
+):
+    """The Secret works over HTTPS once rclone trusts the gateway's CA (`RCLONE_CA_CERT`).
+
+    The CA reaches the charm (`tls-ca-chain`), but rclone takes it only as a file path and the
+    init container mounts no file of ours: with a private CA the initializer must already
+    trust it (its image's trust store). Both halves are shown here.
+    """
+    rgw = ceph_rgw_https
+    data = s3_data(
+        rgw.endpoint, rgw.access_key, rgw.secret_key, **{"tls-ca-chain": json.dumps([rgw.ca_pem])}
+    )
+    env = rendered_secret(ctx, data)
+    assert env["RCLONE_CONFIG_S3_ENDPOINT"] == rgw.endpoint
+    uri = f"s3://{bucket}/iris"
+    untrusted = run_rclone(rclone, tmp_path / "home", env, "lsf", uri)
+    assert untrusted.returncode != 0
+    assert "certificate signed by unknown authority" in untrusted.stderr
+    ca_file = tmp_path / "ca.pem"
+    ca_file.write_text(rgw.ca_pem)
+    mnt = tmp_path / "mnt" / "models"
+    copy = run_rclone(
+        rclone, tmp_path / "home", env, "copy", uri, str(mnt), RCLONE_CA_CERT=str(ca_file)
+    )
+    assert copy.returncode == 0, copy.stderr
+    assert downloaded(mnt) == MODEL_FILES
+
+
+def test_wrong_keys_fail_clearly_and_download_nothing(
+    ctx, kube, rclone, ceph_rgw, bucket, tmp_path
+):
+    wrong = "wrong-" + secrets.token_hex(16)
+    env = rendered_secret(ctx, s3_data(ceph_rgw.endpoint, ceph_rgw.access_key, wrong))
+    mnt = tmp_path / "mnt" / "models"
+    copy = run_rclone(rclone, tmp_path / "home", env, "copy", f"s3://{bucket}/iris", str(mnt))
+    assert copy.returncode != 0
+    assert "SignatureDoesNotMatch" in copy.stderr
+    assert wrong not in copy.stdout + copy.stderr
+    assert not mnt.exists() or downloaded(mnt) == {}
+
+
+def test_another_users_keys_cannot_read_the_bucket(ctx, kube, rclone, ceph_rgw, bucket, tmp_path):
+    other = ceph_rgw.with_new_user()
+    env = rendered_secret(ctx, s3_data(ceph_rgw.endpoint, other.access_key, other.secret_key))
+    copy = run_rclone(
+        rclone, tmp_path / "home", env, "copy", f"s3://{bucket}/iris", str(tmp_path / "mnt")
+    )
+    assert copy.returncode != 0
+    assert "AccessDenied" in copy.stderr
