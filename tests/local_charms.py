@@ -74,7 +74,9 @@ def _documents_with_applications(path: Path) -> list[dict[str, Any]]:
         documents = list(yaml.safe_load_all(path.read_text()))
     except (yaml.YAMLError, UnicodeDecodeError):
         return []
-    return [d for d in documents if isinstance(d, dict) and isinstance(d.get("applications"), dict)]
+    return [
+        d for d in documents if isinstance(d, dict) and isinstance(d.get("applications"), dict)
+    ]
 
 
 def packed_charms(root: Path = ROOT) -> dict[str, Path]:
@@ -211,8 +213,11 @@ def documented_deploys(root: Path = ROOT) -> Iterator[tuple[str, list[str]]]:
 
 
 def _command_lines(text: str) -> Iterator[str]:
-    """Commands of a file: code lines (YAML comment markers removed, continuations joined)
-    that start with `juju deploy`, and inline `juju deploy ...` code spans of prose."""
+    """The `juju deploy` commands of a file, wherever the docs put them.
+
+    Code lines (YAML comment markers removed, continuations joined) that start with the
+    command, and inline `juju deploy ...` code spans of prose.
+    """
     pending = ""
     for raw in text.splitlines():
         line = pending + re.sub(r"^\s*#\s?", "", raw).strip()

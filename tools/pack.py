@@ -26,7 +26,7 @@ def charm_dirs(root: Path = ROOT) -> list[Path]:
 
 
 def packed_path(charm: Path) -> Path:
-    """Where packing leaves the charm in `charm`: build/<directory name>.charm of its repository."""
+    """Where packing leaves a charm: build/<directory name>.charm of its repository."""
     return charm.parent.parent / "build" / f"{charm.name}.charm"
 
 

@@ -42,7 +42,9 @@ def test_the_bundle_with_each_overlay_gives_local_charms_their_oci_images(overla
     assert deployment_problems(files) == []
 
 
-@pytest.mark.parametrize("source,argv", DEPLOYS, ids=[f"{s}:{' '.join(a[2:3])}" for s, a in DEPLOYS])
+@pytest.mark.parametrize(
+    ("source", "argv"), DEPLOYS, ids=[f"{s}:{' '.join(a[2:3])}" for s, a in DEPLOYS]
+)
 def test_every_documented_deploy_command_works_by_juju_rules(source: str, argv: list[str]):
     assert command_problems(argv) == [], source
 
