@@ -22,6 +22,8 @@ charm deployed from a path, each with where Juju implements it (github.com/juju/
    resources from the bundle it extends (tests/bundles.py `merge` models the merge).
 5. Deployed without an application name, the application is named after the charm's
    metadata `name`, not after the file.
+6. Juju 4 deploys no charm directory, only packed charms, in bundles too (juju/juju PR 17731,
+   "feat: remove deploy from directory").
 
 Our own rule on top: a path must name the file tools/pack.py writes for a charm in charms/
 (`packed_path`), and that file is called after the charm's metadata `name`, so that
@@ -101,6 +103,11 @@ def path_problems(charm: str, base: Path, root: Path, where: str) -> list[str]:
         return [f"{where}: {charm} is absolute; name it relative to {base}"]
     resolved = resolve_charm(base, charm)
     packed = packed_charms(root)
+    if (Path(resolved) / "charmcraft.yaml").is_file():
+        return [
+            f"{where}: {charm} is a charm directory; Juju 4 deploys only packed charms "
+            f"(juju/juju PR 17731): name ./build/{Path(resolved).name}.charm"
+        ]
     if resolved not in packed:
         same_name = [p for p in packed if Path(p).name == Path(charm).name]
         if same_name:

@@ -172,8 +172,16 @@ def test_single_charm_command_without_its_oci_image_fails(repo: Path):
 
 
 def test_single_charm_command_with_a_wrong_path_fails(repo: Path):
-    (problem,) = command_problems(["juju", "deploy", "./charms/plain", "--trust"], repo)
+    (problem,) = command_problems(["juju", "deploy", "./other.charm", "--trust"], repo)
     assert "no charm of charms/" in problem
+
+
+def test_a_charm_directory_fails_as_juju_4_deploys_only_packed_charms(repo: Path):
+    (problem,) = command_problems(["juju", "deploy", "./charms/plain", "--trust"], repo)
+    assert "Juju 4 deploys only packed charms" in problem
+    extra = overlay(repo, {"plain": {"charm": "../charms/plain"}})
+    (problem,) = file_problems(extra, repo)
+    assert problem.endswith("name ./build/plain.charm")
 
 
 def test_documented_bundle_command_with_a_missing_overlay_fails(repo: Path):
