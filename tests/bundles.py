@@ -4,27 +4,69 @@ from __future__ import annotations
 
 import copy
 import functools
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+from pack import charm_dirs, packed_path  # noqa: E402
+
 CHARMHUB_ENDPOINTS = Path(__file__).parent / "static" / "data" / "charmhub-endpoints.yaml"
 # Endpoints Juju adds to every charm.
 IMPLICIT_ENDPOINTS = {"juju-info": ("provides", "juju-info")}
 
 
 def load(path: Path) -> dict[str, Any]:
-    """A bundle or overlay file."""
-    return yaml.safe_load(path.read_text()) or {}
+    """A YAML file; for a bundle or overlay, with its local charm paths resolved as Juju does.
+
+    Juju resolves a relative `charm:` path against the directory of the file that names it,
+    base bundle or overlay alike, before merging (see `resolve_charm`), so the applications of
+    a loaded file carry absolute paths and merging cannot lose where a path came from.
+    """
+    data = yaml.safe_load(path.read_text()) or {}
+    apps = data.get("applications") if isinstance(data, dict) else None
+    for spec in (apps or {}).values() if isinstance(apps, dict) else ():
+        if isinstance(spec, dict) and isinstance(spec.get("charm"), str):
+            spec["charm"] = resolve_charm(path.parent, spec["charm"])
+    return data
+
+
+def is_local_charm(charm: str) -> bool:
+    """Whether Juju reads a `charm:` value as a path: it starts with "." or is absolute.
+
+    juju/juju internal/charm/bundle.go `IsValidLocalCharmOrBundlePath` (and `isLocalCharm` in
+    cmd/juju/application/deployer/bundlehandler.go); anything else is a Charmhub name.
+    """
+    return charm.startswith(".") or os.path.isabs(charm)
+
+
+def resolve_charm(base: Path, charm: str) -> str:
+    """A `charm:` value as Juju deploys it from a file in directory `base`.
+
+    juju/juju internal/charm/overlay.go `resolveRelativeCharmPath`: a value starting with "."
+    becomes `filepath.Abs(filepath.Join(basePath, charm))`, where basePath is the directory of
+    the bundle or overlay file that holds it (internal/charm/bundledatasrc.go
+    `LocalBundleDataSource`); every other value is kept. Overlays have been resolved against
+    their own directory since Juju 2.7 (juju/juju PR 10487, juju/charm PR 289); before, against
+    the base bundle's. Like filepath.Abs, this cleans `..` without following symlinks.
+    """
+    if not charm.startswith("."):
+        return charm
+    return os.path.abspath(os.path.join(os.path.abspath(base), charm))
 
 
 def merge(bundle: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
     """Apply an overlay by Juju's rules.
 
-    Application keys merge into the bundle's (nested mappings recursively); an application set
-    to nothing is removed together with every relation that names it; relations are added.
+    juju/juju internal/charm/overlay.go `applyOverlay` and `mergeStructs`: an application set
+    to nothing is removed together with every relation that names it; a new application is
+    added; for an existing one each key the overlay names replaces the bundle's, except
+    mappings (options, resources, bindings, ...), which merge key by key: an empty mapping
+    clears the bundle's, a key set to nothing is deleted. Relations are appended.
     """
     merged = copy.deepcopy(bundle)
     apps = merged.setdefault("applications", {})
@@ -44,8 +86,9 @@ def merge(bundle: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
 def _deep_merge(base: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(base)
     for key, value in change.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
+        if isinstance(value, dict) and value and isinstance(out.get(key), dict):
+            merged = {**out[key], **copy.deepcopy(value)}
+            out[key] = {k: v for k, v in merged.items() if not (k in value and v is None)}
         else:
             out[key] = copy.deepcopy(value)
     return out
@@ -57,11 +100,17 @@ def charmhub_charms() -> dict[str, Any]:
     return load(CHARMHUB_ENDPOINTS)["charms"]
 
 
-def our_charm(spec: dict[str, Any]) -> str | None:
-    """The charms/ directory name for an application deployed from build/, else None."""
-    charm = str(spec.get("charm", ""))
-    if charm.startswith("./build/") and charm.endswith(".charm"):
-        return charm[len("./build/") : -len(".charm")]
+def our_charm(spec: dict[str, Any], root: Path = ROOT) -> str | None:
+    """The charms/ directory of a loaded application that deploys a charm we pack, else None.
+
+    The application's (resolved) path must be the very file tools/pack.py writes for that
+    charm; a path that resolves anywhere else is no charm of ours (tests/local_charms.py says
+    why it is wrong).
+    """
+    charm = spec.get("charm")
+    for charm_dir in charm_dirs(root):
+        if charm == str(packed_path(charm_dir)):
+            return charm_dir.name
     return None
 
 

@@ -2,6 +2,10 @@
 
 Needs charmcraft from snap and a build provider (LXD or Multipass); `concierge prepare -p k8s`
 sets both up. Pass charm names to pack only those.
+
+`charm_dirs` and `packed_path` say which charms there are and where each one's packed file goes;
+the bundle checks (tests/local_charms.py) read them from here, so a bundle can only name a file
+this script writes.
 """
 
 from __future__ import annotations
@@ -16,13 +20,22 @@ ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
 
 
+def charm_dirs(root: Path = ROOT) -> list[Path]:
+    """Every charm of a repository: the directories of charms/*/charmcraft.yaml."""
+    return sorted(p.parent for p in root.glob("charms/*/charmcraft.yaml"))
+
+
+def packed_path(charm: Path) -> Path:
+    """Where packing leaves a charm: build/<directory name>.charm of its repository."""
+    return charm.parent.parent / "build" / f"{charm.name}.charm"
+
+
 def main(names: list[str]) -> int:
     """Pack the named charms (all when none are named)."""
     if shutil.which("charmcraft") is None:
         print("charmcraft not found: sudo snap install charmcraft --classic", file=sys.stderr)
         return 1
-    charms = sorted(p.parent for p in ROOT.glob("charms/*/charmcraft.yaml"))
-    selected = [c for c in charms if not names or c.name in names]
+    selected = [c for c in charm_dirs() if not names or c.name in names]
     BUILD.mkdir(exist_ok=True)
     env = {**os.environ, "CHARMCRAFT_EXPERIMENTAL_MONOREPO": "1"}
     for charm in selected:
@@ -33,7 +46,7 @@ def main(names: list[str]) -> int:
         if len(produced) != 1:
             print(f"{charm.name}: expected one .charm, found {produced}", file=sys.stderr)
             return 1
-        shutil.move(produced[0], BUILD / f"{charm.name}.charm")
+        shutil.move(produced[0], packed_path(charm))
     print(f"packed {len(selected)} charm(s) into {BUILD}")
     return 0
 

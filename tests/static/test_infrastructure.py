@@ -163,6 +163,32 @@ def channel_problems(bundle: dict[str, Any]) -> list[str]:
     return problems
 
 
+def binding_problems(bundle: dict[str, Any]) -> list[str]:
+    """Applications not bound, as a whole, to the one space of the hosts.
+
+    Juju 4 has no default `alpha` space on MAAS: "set the default space using the
+    default-space=<space> model config or bind endpoints explicitly before deploy" (Juju 4.0.0
+    release notes, documentation.ubuntu.com/juju/latest/releasenotes/juju_4.0.x/juju_4.0.0/).
+    The bundle does the latter, so it deploys the same on 3.6 and 4.
+    """
+    space = (bundle.get("variables") or {}).get("host-space")
+    if not space:
+        return ["variables: name the hosts' MAAS space in host-space"]
+    problems = []
+    for app, spec in bundle["applications"].items():
+        bindings = spec.get("bindings") or {}
+        if bindings.get("") != space:
+            problems.append(
+                f'{app}: bind all endpoints to the hosts\' space: bindings: {{"": *host-space}}'
+            )
+        problems += [
+            f"{app}: {endpoint} bound to {bound!r}, not the hosts' space {space!r}"
+            for endpoint, bound in bindings.items()
+            if bound != space
+        ]
+    return problems
+
+
 def test_bundle_parses_as_a_machine_bundle():
     assert BUNDLE.get("bundle", "machines") == "machines"
     assert BUNDLE["default-base"] == "ubuntu@24.04"
@@ -216,6 +242,10 @@ def test_the_s3_offer_names_an_endpoint_with_interface_s3():
     assert offer["endpoints"] == ["s3"]
 
 
+def test_every_application_is_bound_to_the_hosts_space():
+    assert binding_problems(BUNDLE) == []
+
+
 def test_every_channel_is_pinned():
     assert channel_problems(BUNDLE) == []
 
@@ -245,6 +275,8 @@ def test_highly_available_applications_have_their_virtual_address():
     ("change", "check"),
     [
         (lambda b: b["applications"]["ceph-osd"].update(to=["0", "1", "2"]), placement_problems),
+        (lambda b: b["applications"]["ceph-mon"].pop("bindings"), binding_problems),
+        (lambda b: b["applications"]["etcd"]["bindings"].update(db="other"), binding_problems),
         (lambda b: b["applications"]["etcd"].update(to=["lxd:7", "1", "2"]), placement_problems),
         (lambda b: b["applications"]["calico"].update(num_units=1), placement_problems),
         (lambda b: b["applications"]["kubernetes-worker"].update(num_units=3), count_problems),
@@ -273,6 +305,8 @@ def test_highly_available_applications_have_their_virtual_address():
     ],
     ids=[
         "osd-on-control-plane",
+        "unbound-application",
+        "endpoint-in-another-space",
         "etcd-in-storage-container",
         "placed-subordinate",
         "three-workers",
