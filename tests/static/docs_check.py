@@ -9,10 +9,12 @@ repository (tests/static/test_docs.py runs this on every tracked `.md` file):
    same-page anchors are not checked.
 2. Paths in backticks. An inline code span that is one word and whose first path component is
    a top-level entry of the repository (`charms/...`, `tools/x.py`, `bundle.yaml`) must exist,
-   from the repository root or from the page's directory. `<placeholder>` and `*` match any
-   name, `{a,b}` both names, at least one file must match; a trailing `:LINE` or `::test` is
-   dropped. Paths that .gitignore covers (build/, *.charm, outputs) are made by commands and
-   not checked.
+   from the repository root or from the page's directory; so must every word of a command in a
+   fenced block (or the value of an `option=value` word) that has a `/` and starts at a
+   top-level entry (`--overlay overlays/ceph.yaml`, `python tools/cos_overlay.py`).
+   `<placeholder>` and `*` match any name, `{a,b}` both names, at least one file must match;
+   a trailing `:LINE` or `::test` is dropped. Paths that .gitignore covers (build/, *.charm,
+   outputs) are made by commands and not checked.
 3. Commands, in inline code and in fenced blocks (lines joined at a trailing backslash, split at
    `;`, `&&`, `||` and `|`, a leading `sudo` or `VAR=value` dropped):
    - `./dev COMMAND` names a sub-command of `dev`; `./dev test ENV...` and every
@@ -20,9 +22,10 @@ repository (tests/static/test_docs.py runs this on every tracked `.md` file):
    - `make TARGET...` names targets of the Makefile (pattern rules such as `build-%` count);
    - `juju run [options] APP/UNIT... ACTION [key=value...]` names an action that the charm of
      APP declares in its charmcraft.yaml, and only parameters that action declares (Juju 4
-     rejects undeclared parameters; Juju 3 passes them to a charm that does not expect them);
-     the options are those of `juju run` in Juju 3.6 and 4 (juju/juju
-     cmd/juju/action/run.go): an unknown option is a finding too;
+     rejects parameters an action does not declare); a dotted `key.sub=value` sets `key`, and
+     the options are those of `juju run` (juju/juju cmd/juju/action/run.go, `SetFlags` and
+     `Init`, with the run command base's --background, --wait, --utc and the output
+     options): an unknown option is a finding too;
    - `juju config [options] APP [key[=value]...]` (and `--reset key,...`) names only options
      the charm of APP declares under `config.options`.
    APP is mapped to a charm through bundle.yaml and the overlays (an application deployed from
@@ -314,11 +317,24 @@ def repository_path(word: str, repo: Repo) -> str | None:
     return word
 
 
+def command_paths(page: Page, repo: Repo) -> list[tuple[int, str]]:
+    """Words of fenced commands that are repository paths with a directory part."""
+    found = []
+    for number, text in page.code:
+        for words in commands_in(text):
+            for word in words:
+                for part in word.split("=")[-1:]:
+                    path = repository_path(part, repo)
+                    if path is not None and "/" in path:
+                        found.append((number, path))
+    return found
+
+
 def check_paths(page: Page, repo: Repo) -> list[Finding]:
-    """Paths in inline code that start at a top-level entry exist (unless git ignores them)."""
+    """Paths in inline code and fenced commands exist (unless git ignores them)."""
     findings = []
-    for number, span in page.spans:
-        word = repository_path(span, repo)
+    spans = [(number, repository_path(span, repo)) for number, span in page.spans]
+    for number, word in [*spans, *command_paths(page, repo)]:
         if word is None or is_ignored(word, repo.ignored):
             continue
         if not (path_exists(repo.root, word) or path_exists(page.path.parent, word)):

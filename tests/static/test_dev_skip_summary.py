@@ -27,7 +27,7 @@ lint: commands[0]> codespell /repo
 \x1b[32munit\x1b[0m: commands[0]> python /repo/tools/unit.py
 === lib ===
 SKIPPED [2] tests/ceph/pytest_ceph_rgw.py:53: Ceph is not installed
-\x1b[33m==== \x1b[32m120 passed\x1b[0m, \x1b[33m2 skipped\x1b[0m\x1b[33m in 4.20s\x1b[0m\x1b[33m ====\x1b[0m
+\x1b[33m== \x1b[32m120 passed\x1b[0m, \x1b[33m2 skipped\x1b[0m\x1b[33m in 4.20s\x1b[0m
 === charms/dex ===
 ======= 80 passed, 5 skipped, 1 warning in 62.01s (0:01:02) =======
 static: commands[0]> pytest /repo/tests/static

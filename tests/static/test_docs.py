@@ -44,6 +44,7 @@ def test_every_allowed_form_passes(repo: Repo) -> None:
     [
         ("broken-link.md", "broken link: ../../../../docs/how-to/no-such-page.md"),
         ("broken-path.md", "no such path: tools/no_such_tool.py"),
+        ("broken-command-path.md", "no such path: overlays/no-such-overlay.yaml"),
         ("broken-tox-env.md", "no tox environment 'no-such-env' in tox.ini"),
         ("broken-make-target.md", "no make target 'no-such-target' in the Makefile"),
         ("broken-dev-command.md", "./dev has no sub-command 'no-such-command'"),
