@@ -1,6 +1,7 @@
 # Shortcuts to the same commands as ./dev (see README.md), and the entry points that need more
 # than Python: the notebook container images.
-.PHONY: test lint format unit static pack bench integration deploy images-list diagram reference
+.PHONY: test lint format unit static pack bench integration deploy images-list diagram reference \
+	cos-overlay
 
 test:
 	./dev test
@@ -17,6 +18,9 @@ diagram:
 
 reference:
 	./dev tox -q -e reference
+
+cos-overlay:
+	./dev tox -q -e cos-overlay
 
 # Notebook images (images/):
 #   make images            build, smoke-test (inside each image) and push the notebook images

@@ -2,7 +2,8 @@
 
 The overlay runs grafana-agent-k8s in this model and consumes COS's offers; which charms
 have which endpoint comes from their metadata (our charmcraft.yaml files and
-tests/static/data/charmhub-endpoints.yaml). Run after adding a charm to the bundle;
+tests/static/data/charmhub-endpoints.yaml). Run `make cos-overlay` (or
+`./dev tox -e cos-overlay`, which has PyYAML) after adding a charm to the bundle;
 tests/static/test_overlays.py fails while an endpoint is left out.
 """
 

@@ -12,7 +12,7 @@ import diagram
 def test_cos_overlay_covers_every_metrics_dashboard_and_logging_endpoint():
     current = (ROOT / "overlays" / "cos.yaml").read_text()
     assert current == cos_overlay.render(load(ROOT / "bundle.yaml")), (
-        "overlays/cos.yaml is out of date: run python tools/cos_overlay.py"
+        "overlays/cos.yaml is out of date: run make cos-overlay (./dev tox -e cos-overlay)"
     )
 
 

@@ -39,7 +39,10 @@ def test_keytool_lists_the_ca_as_a_trusted_entry(tmp_path):
     if keytool is None:
         if os.environ.get("CI"):
             pytest.fail("keytool missing: the CI installs a Java runtime")
-        pytest.skip("no Java keytool on this machine")
+        pytest.skip(
+            "no Java keytool on this machine (apt-get install openjdk-17-jre-headless,"
+            " as `sudo .ci/run` does)"
+        )
     path = tmp_path / "truststore.jks"
     path.write_bytes(truststore.jks(ca_pem()))
     listing = subprocess.run(  # noqa: S603
