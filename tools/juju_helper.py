@@ -30,9 +30,7 @@ def related(status: dict[str, Any], app: str, endpoint: str) -> bool:
     """
     application = (status.get("applications") or {}).get(app) or {}
     entries = (application.get("relations") or {}).get(endpoint) or []
-    return any(
-        (e.get("related-application") if isinstance(e, dict) else e) for e in entries
-    )
+    return any((e.get("related-application") if isinstance(e, dict) else e) for e in entries)
 
 
 def has_model(listing: dict[str, Any], name: str) -> bool:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 
 @pytest.fixture
-def fake_juju(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeJuju]:
+def fake_juju(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeJuju:
     """A bootstrapped controller, Juju 3.6 from "snap", concierge's model defaults."""
     home = tmp_path / "home" / "ubuntu"
     home.mkdir(parents=True)
@@ -40,7 +39,7 @@ def fake_juju(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeJ
     monkeypatch.setenv("PATH", f"{fake.bin}{os.pathsep}{os.environ['PATH']}")
     for name in ("DSP_MODEL", "DSP_KEEP_MODELS", "JUJU_MODEL", "JUJU_CONTROLLER"):
         monkeypatch.delenv(name, raising=False)
-    yield fake
+    return fake
 
 
 @pytest.fixture(autouse=True)

@@ -43,7 +43,7 @@ from typing import Any
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bundles import merge  # noqa: E402
+from bundles import merge
 
 STATE = Path(os.environ["FAKE_JUJU_STATE"])
 CALLS = STATE.with_name("calls.jsonl")
@@ -197,7 +197,7 @@ def dispatch(state: dict[str, Any], argv: list[str]) -> str:
 def parse(
     argv: list[str], spec: dict[str, str], stop_at_command: bool = False
 ) -> tuple[dict[str, Any], list[str]]:
-    """gnuflag's rules: flags anywhere before `--`; `--x=v` or `--x v`; unknown flag is fatal."""
+    """Parse by gnuflag's rules: flags before `--`, `--x=v` or `--x v`, unknown flags fatal."""
     flags: dict[str, Any] = {}
     args: list[str] = []
     i = 0
@@ -368,8 +368,10 @@ def deploy(state: dict[str, Any], flags: dict[str, Any], args: list[str]) -> str
         bundle = merge(bundle, _resolved(yaml.safe_load(confined_read(state, overlay)), overlay))
     trusting = [a for a, spec in bundle["applications"].items() if (spec or {}).get("trust")]
     if trusting and not flags.get("--trust"):
-        raise JujuError("Bundle cannot be deployed without trusting applications: " + ", ".join(trusting))
-    for app, spec in bundle["applications"].items():
+        raise JujuError(
+            "Bundle cannot be deployed without trusting applications: " + ", ".join(trusting)
+        )
+    for spec in bundle["applications"].values():
         charm = str(spec["charm"])
         if charm.startswith("/"):
             confined_read(state, charm)
@@ -426,9 +428,10 @@ def status(state: dict[str, Any], flags: dict[str, Any], args: list[str]) -> str
         current = _synthesized(state, name, model)
     model["last_status"] = current
     if args:
-        current = {**current, "applications": {
-            a: s for a, s in current["applications"].items() if a in args
-        }}
+        current = {
+            **current,
+            "applications": {a: s for a, s in current["applications"].items() if a in args},
+        }
     if flags.get("--format") != "json":
         return "\n".join(current["applications"]) + "\n"
     return json.dumps(current, separators=(",", ":")) + "\n"
@@ -495,7 +498,7 @@ def app_status(
             }
         },
         # Every endpoint of the charm, related or not (what a grep for a name always finds).
-        "endpoint-bindings": {"": "alpha", **{e: "alpha" for e in endpoints}},
+        "endpoint-bindings": {"": "alpha", **dict.fromkeys(endpoints, "alpha")},
     }
 
 
@@ -608,7 +611,7 @@ def integrate(state: dict[str, Any], flags: dict[str, Any], args: list[str]) -> 
 
 
 def wait_for(state: dict[str, Any], argv: list[str]) -> str:
-    flags, args = parse(argv, WAIT_FOR)
+    _, args = parse(argv, WAIT_FOR)
     if len(args) != 2 or args[0] not in ("model", "application", "unit", "machine"):
         raise JujuError("wait-for needs an entity kind and name", 2)
     return ""

@@ -21,7 +21,7 @@ def model(fake_juju: FakeJuju) -> str:
 
 
 def test_is_found_first_on_path_where_a_snap_would_be(fake_juju: FakeJuju):
-    found = subprocess.run(["sh", "-c", "command -v juju"], capture_output=True, text=True)
+    found = subprocess.run(["sh", "-c", "command -v juju"], capture_output=True, text=True)  # noqa: S607
     assert found.stdout.strip() == str(fake_juju.bin / "juju")
     assert "/snap/" in found.stdout
 
@@ -76,9 +76,13 @@ def test_overlay_charm_paths_resolve_against_the_overlays_directory(
 ):
     (checkout / "build" / "kubeflow-backup.charm").write_text("packed\n")
     wrong = checkout / "overlays" / "wrong.yaml"
-    wrong.write_text("applications:\n  kubeflow-backup:\n    charm: ./build/kubeflow-backup.charm\n")
+    wrong.write_text(
+        "applications:\n  kubeflow-backup:\n    charm: ./build/kubeflow-backup.charm\n"
+    )
     right = checkout / "overlays" / "right.yaml"
-    right.write_text("applications:\n  kubeflow-backup:\n    charm: ../build/kubeflow-backup.charm\n")
+    right.write_text(
+        "applications:\n  kubeflow-backup:\n    charm: ../build/kubeflow-backup.charm\n"
+    )
     bundle = str(checkout / "bundle.yaml")
     failed = juju("deploy", bundle, "--trust", "--overlay", str(wrong))
     assert failed.returncode == 1
@@ -95,9 +99,7 @@ def test_overlay_charm_paths_resolve_against_the_overlays_directory(
         "symlink",  # a link from $HOME to elsewhere: AppArmor checks the resolved path
     ],
 )
-def test_strict_confinement_hides_files_outside_home(
-    fake_juju: FakeJuju, model: str, where: str
-):
+def test_strict_confinement_hides_files_outside_home(fake_juju: FakeJuju, model: str, where: str):
     home = fake_juju.home
     places = {
         "outside-home": fake_juju.root / "work" / "dsp",

@@ -56,7 +56,12 @@ def test_existing_model_from_dsp_model_is_set_to_retry_hooks(fake_juju: FakeJuju
     juju = next(module_model(env={"DSP_MODEL": "mine"}))
     assert juju.model == "mine"
     assert juju.wait_timeout == WAIT_TIMEOUT
-    assert ["model-config", "--model", "mine", "automatically-retry-hooks=true"] in fake_juju.calls()
+    assert [
+        "model-config",
+        "--model",
+        "mine",
+        "automatically-retry-hooks=true",
+    ] in fake_juju.calls()
     assert fake_juju.model("mine")["config"]["automatically-retry-hooks"] == "true"
 
 
@@ -92,7 +97,7 @@ def test_one_module_per_model_with_dsp_model():
     modules = {"test_dex.py", "test_seldon_core.py"}
     check_one_module_per_model(modules, {})
     check_one_module_per_model({"test_dex.py"}, {"DSP_MODEL": "m"})
-    with pytest.raises(pytest.UsageError, match="test_dex.py, test_seldon_core.py"):
+    with pytest.raises(pytest.UsageError, match=r"test_dex\.py, test_seldon_core\.py"):
         check_one_module_per_model(modules, {"DSP_MODEL": "m"})
 
 
@@ -116,7 +121,7 @@ def test_integration_collection_refuses_several_modules_in_one_model():
 def test_juju_version_must_be_36(fake_juju: FakeJuju):
     check_juju_version(jubilant.Juju())
     fake_juju.update(version="4.0.1")
-    with pytest.raises(pytest.fail.Exception, match="3.6/stable"):
+    with pytest.raises(pytest.fail.Exception, match=r"3\.6/stable"):
         check_juju_version(jubilant.Juju())
 
 
@@ -141,7 +146,7 @@ def test_jubilants_deploy_copies_the_bundle_away_from_its_charms(
     checkout: Path, kubeflow: jubilant.Juju
 ):
     """Why deploy_bundle does not use jubilant.Juju.deploy: this is the failure it avoids."""
-    with pytest.raises(jubilant.CLIError, match="build/dex.charm"):
+    with pytest.raises(jubilant.CLIError, match=r"build/dex\.charm"):
         kubeflow.deploy(checkout / "bundle.yaml", trust=True)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +33,9 @@ POLL_DELAY = 5.0
 PEBBLE = "/charm/bin/pebble"
 
 
-def module_model(required: str | None = None, env: Mapping[str, str] = os.environ) -> Iterator[
-    jubilant.Juju
-]:
+def module_model(
+    required: str | None = None, env: Mapping[str, str] = os.environ
+) -> Generator[jubilant.Juju]:
     """The model a test module deploys into.
 
     DSP_MODEL names an existing model (kept afterwards); otherwise a new one is created and

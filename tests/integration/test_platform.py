@@ -206,7 +206,9 @@ def add_backup(juju: jubilant.Juju) -> None:
     minio = {"access-key": "minio", "secret-key": "platform-it-minio-3"}
     juju.config("minio", minio)
     server = S3Server(
-        f"http://minio.{juju.model}.svc.cluster.local:9000", minio["access-key"], minio["secret-key"]
+        f"http://minio.{juju.model}.svc.cluster.local:9000",
+        minio["access-key"],
+        minio["secret-key"],
     )
     juju.deploy(str(BUILD / "kubeflow-backup.charm"), "kubeflow-backup", trust=True)
     deploy_s3_integrator(juju, "backup-s3", server, bucket="kubeflow-backups")
