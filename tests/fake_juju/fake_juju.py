@@ -359,8 +359,11 @@ def deploy(state: dict[str, Any], flags: dict[str, Any], args: list[str]) -> str
         app = args[1] if len(args) > 1 else target
         return _add_app(state, model, app, target, [])
     text = confined_read(state, target)
-    document = yaml.safe_load(text) or {}
-    if "applications" not in document:  # a charm archive, not a bundle
+    try:  # Juju tries the file as bundle YAML first, whatever its name (bundledatasrc.go)
+        document = yaml.safe_load(text)
+    except yaml.YAMLError:
+        document = None
+    if not isinstance(document, dict) or "applications" not in document:  # a charm archive
         app = args[1] if len(args) > 1 else Path(target).stem
         return _add_app(state, model, app, target, [])
     bundle = _resolved(document, target)

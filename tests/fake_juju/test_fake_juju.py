@@ -63,6 +63,16 @@ def test_local_bundle_charms_resolve_against_the_bundles_directory(
     assert "tmp1/build/" in missing.stderr
 
 
+def test_relative_bundle_path_resolves_against_the_working_directory(
+    fake_juju: FakeJuju, model: str, checkout: Path
+):
+    assert juju("deploy", "./bundle.yaml", "--trust", cwd=checkout).returncode == 0
+    elsewhere = make_checkout(fake_juju.root / "work" / "dsp")
+    refused = juju("deploy", "./bundle.yaml", "--trust", cwd=elsewhere)
+    assert refused.returncode == 1
+    assert "permission denied" in refused.stderr
+
+
 def test_bundle_that_trusts_applications_needs_trust(
     fake_juju: FakeJuju, model: str, checkout: Path
 ):
