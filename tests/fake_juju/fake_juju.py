@@ -366,7 +366,13 @@ def deploy(state: dict[str, Any], flags: dict[str, Any], args: list[str]) -> str
     if not isinstance(document, dict) or "applications" not in document:  # a charm archive
         app = args[1] if len(args) > 1 else Path(target).stem
         return _add_app(state, model, app, target, [])
-    bundle = _resolved(document, target)
+    return _deploy_bundle(state, model, _resolved(document, target), flags)
+
+
+def _deploy_bundle(
+    state: dict[str, Any], model: dict[str, Any], bundle: dict[str, Any], flags: dict[str, Any]
+) -> str:
+    """Overlays merged in, trust and local charms checked, applications added."""
     for overlay in flags.get("--overlay", []):
         bundle = merge(bundle, _resolved(yaml.safe_load(confined_read(state, overlay)), overlay))
     trusting = [a for a, spec in bundle["applications"].items() if (spec or {}).get("trust")]
@@ -374,8 +380,10 @@ def deploy(state: dict[str, Any], flags: dict[str, Any], args: list[str]) -> str
         raise JujuError(
             "Bundle cannot be deployed without trusting applications: " + ", ".join(trusting)
         )
-    for spec in bundle["applications"].values():
-        charm = str(spec["charm"])
+    for app, spec in bundle["applications"].items():
+        charm = str(spec.get("charm") or "")
+        if not charm:
+            raise JujuError(f'the provided bundle has errors: application "{app}" has no charm')
         if charm.startswith("/"):
             confined_read(state, charm)
     for app, spec in bundle["applications"].items():

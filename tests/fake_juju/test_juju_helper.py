@@ -6,6 +6,7 @@ import subprocess
 
 import pytest
 from fake_support import FakeJuju
+
 from juju_helper import has_model, main, related
 
 UNRELATED = {
