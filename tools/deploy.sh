@@ -23,6 +23,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 MODEL=${DSP_MODEL:-kubeflow}
 TIMEOUT=${DSP_DEPLOY_TIMEOUT:-3600}
 # The Juju these tools and docs support (tools/juju_helper.py JUJU_CHANNEL says the same).
+# concierge installs it with `--juju-channel` (concierge cmd/prepare.go; the config-file form is
+# `juju: channel:`, internal/config/config_format.go); without it, the snap's default channel.
 JUJU_CHANNEL=3.6/stable
 JUJU_SERIES=3.6
 
