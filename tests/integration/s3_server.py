@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jubilant
+from juju_helpers import run_when_ready
 
 MINIO_CHANNEL = "1.10/stable"
 S3_INTEGRATOR_CHANNEL = "1/stable"
@@ -59,13 +60,17 @@ def deploy_s3_integrator(
     if server.ca_pem:
         config["tls-ca-chain"] = base64.b64encode(server.ca_pem.encode()).decode()
     juju.deploy("s3-integrator", app, channel=S3_INTEGRATOR_CHANNEL, config=config)
-    juju.wait(lambda status: app in status.apps and jubilant.all_blocked(status, app))
     set_keys(juju, app, server.access_key, server.secret_key)
 
 
 def set_keys(juju: jubilant.Juju, app: str, access_key: str, secret_key: str) -> None:
-    """Give s3-integrator the keys (its sync-s3-credentials action)."""
-    juju.run(
+    """Give s3-integrator the keys (its sync-s3-credentials action).
+
+    A fresh unit first runs its hooks and then blocks on the missing credentials: the action
+    goes in once it has (juju_helpers.run_when_ready), with a wait longer than `juju run`'s 60 s.
+    """
+    run_when_ready(
+        juju,
         f"{app}/leader",
         "sync-s3-credentials",
         {"access-key": access_key, "secret-key": secret_key},

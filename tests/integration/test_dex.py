@@ -24,6 +24,7 @@ import jubilant
 import pytest
 import yaml
 from helpers import Browser, ingress_url
+from juju_helpers import ACTION_WAIT, workload_file
 from lightkube import Client
 
 from conftest import ROOT, packed
@@ -92,7 +93,7 @@ def add_directory_user(juju: jubilant.Juju) -> None:
         ldif = Path(tmp) / "users.ldif"
         ldif.write_text(users_ldif())
         juju.scp(ldif, "glauth-utils/0:/tmp/users.ldif")
-    juju.run("glauth-utils/0", "apply-ldif", {"path": "/tmp/users.ldif"})
+    juju.run("glauth-utils/0", "apply-ldif", {"path": "/tmp/users.ldif"}, wait=ACTION_WAIT)
 
 
 def open_ldap_login_form(browser: Browser) -> str:
@@ -115,8 +116,10 @@ def open_ldap_login_form(browser: Browser) -> str:
 def test_everything_is_active_and_dex_has_the_ldap_connector(deployed: jubilant.Juju):
     status = deployed.status()
     assert status.apps["dex-auth"].app_status.current == "active"
-    task = deployed.exec("cat", "/etc/dex/config.docker.yaml", unit="dex-auth/0")
-    config = yaml.safe_load(task.stdout)
+    # The charm writes the config into the dex workload container, not its own.
+    config = yaml.safe_load(
+        workload_file(deployed, "dex-auth/0", "dex", "/etc/dex/config.docker.yaml")
+    )
     [ldap] = [c for c in config["connectors"] if c["type"] == "ldap"]
     assert ldap["config"]["startTLS"] is True
     assert ldap["config"]["bindPW"] == "$LDAP_BIND_PW"

@@ -1,7 +1,9 @@
 """The whole platform on one machine: bundle.yaml with overlays/local.yaml, used for real.
 
-Deploys the bundle (our charms from build/, Charmed Kubeflow from Charmhub) into the model
-given by DSP_MODEL or a temporary one, waits for every application to be active, and then
+Deploys the bundle (our charms from build/, Charmed Kubeflow from Charmhub) into a new model
+named `kubeflow` (Charmed Kubeflow needs that name; DSP_MODEL=kubeflow uses an existing one),
+by absolute path so that Juju reads the repository's own files (juju_helpers.deploy_bundle),
+waits for every application to be active, and then
 walks through what a data scientist does: Dex's login page answers through the Istio gateway,
 a notebook with an Intel image starts with the optimizations PodDefault, a SparkApplication
 completes, a SeldonDeployment answers a prediction, and the backup action succeeds.
@@ -19,15 +21,18 @@ import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import jubilant
 import pytest
 import yaml
 from helpers import Browser, get_or_none, ingress_url, wait_for
+from juju_helpers import deploy_bundle, module_model
 from lightkube import Client
 from lightkube.generic_resource import create_global_resource, create_namespaced_resource
 from lightkube.resources.core_v1 import ConfigMap, Namespace, Pod
+from s3_server import S3Server, deploy_s3_integrator
 
 from conftest import BUILD, ROOT
 
@@ -41,6 +46,14 @@ SeldonDeployment = create_namespaced_resource(
 )
 PROFILE = "platform-it"
 OURS = ("dex", "seldon-core", "spark-operator", "intel-notebooks")
+# Charmed Kubeflow's charms expect their model to be called kubeflow (bundle.yaml).
+MODEL = "kubeflow"
+
+
+@pytest.fixture(scope="module")
+def juju(controller: None) -> Iterator[jubilant.Juju]:
+    """This module's model is `kubeflow`, not a temporary name."""
+    yield from module_model(MODEL)
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +61,7 @@ def platform(juju: jubilant.Juju) -> jubilant.Juju:
     missing = [c for c in OURS if not (BUILD / f"{c}.charm").exists()]
     if missing:
         pytest.fail(f"pack first (./dev tox -e pack): {missing} not in build/")
-    juju.deploy(ROOT / "bundle.yaml", overlays=[ROOT / "overlays" / "local.yaml"], trust=True)
+    deploy_bundle(juju, ROOT / "bundle.yaml", [ROOT / "overlays" / "local.yaml"])
     juju.config(
         "dex-auth", {"static-username": "admin@example.com", "static-password": "it-admin-9"}
     )
@@ -178,36 +191,29 @@ def test_seldon_deployment_answers_a_prediction(
 def test_backup_of_the_profile_succeeds(platform: jubilant.Juju, profile: str):
     """kubeflow-backup writes to the in-model MinIO through s3-integrator."""
     if "kubeflow-backup" not in platform.status().apps:
-        minio = {"access-key": "minio", "secret-key": "platform-it-minio-3"}
-        platform.config("minio", minio)
-        platform.deploy(str(BUILD / "kubeflow-backup.charm"), "kubeflow-backup", trust=True)
-        platform.deploy(
-            "s3-integrator",
-            "backup-s3",
-            channel="1/stable",
-            config={
-                "endpoint": f"http://minio.{platform.model}.svc.cluster.local:9000",
-                "bucket": "kubeflow-backups",
-                "s3-uri-style": "path",
-            },
-        )
-        platform.wait(lambda s: "backup-s3" in s.apps, timeout=600)
-        platform.run(
-            "backup-s3/0",
-            "sync-s3-credentials",
-            {
-                "access-key": minio["access-key"],
-                "secret-key": minio["secret-key"],
-            },
-        )
-        platform.integrate("kubeflow-backup:s3-credentials", "backup-s3")
-        platform.wait(jubilant.all_active, timeout=20 * 60)
+        add_backup(platform)
     task = platform.run(
         "kubeflow-backup/0", "create-backup", {"namespaces": profile}, wait=30 * 60
     )
     assert task.success, task.message
-    listed = platform.run("kubeflow-backup/0", "list-backups", {"format": "json"})
-    assert any(b.get("state") == "done" for b in json.loads(next(iter(listed.results.values()))))
+    listed = platform.run("kubeflow-backup/0", "list-backups", {"format": "json"}, wait=600)
+    backups = json.loads(listed.results["backups"])
+    assert task.results["backup-id"] in [b["id"] for b in backups if b.get("state") == "done"]
+
+
+def add_backup(juju: jubilant.Juju) -> None:
+    """kubeflow-backup and s3-integrator, given the keys of the model's MinIO."""
+    minio = {"access-key": "minio", "secret-key": "platform-it-minio-3"}
+    juju.config("minio", minio)
+    server = S3Server(
+        f"http://minio.{juju.model}.svc.cluster.local:9000",
+        minio["access-key"],
+        minio["secret-key"],
+    )
+    juju.deploy(str(BUILD / "kubeflow-backup.charm"), "kubeflow-backup", trust=True)
+    deploy_s3_integrator(juju, "backup-s3", server, bucket="kubeflow-backups")
+    juju.integrate("kubeflow-backup:s3-credentials", "backup-s3")
+    juju.wait(jubilant.all_active, timeout=20 * 60)
 
 
 def _redirected_to_dex(browser: Browser):
