@@ -43,7 +43,7 @@ check_prerequisites() {
     cpus=$(nproc)
     mem_gb=$(awk '/MemTotal/ {print int($2 / 1048576)}' /proc/meminfo)
     if [ "$cpus" -lt 4 ] || [ "$mem_gb" -lt 14 ]; then
-        die "found $cpus CPUs and ${mem_gb} GiB RAM; the local overlay needs at least 4 and 16"
+        die "found $cpus CPUs and ${mem_gb} GiB RAM; the local overlay needs at least 4 CPUs and 14 GiB"
     fi
 }
 
