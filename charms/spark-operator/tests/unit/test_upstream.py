@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from typing import Any
 
 import pytest
 
@@ -138,13 +139,13 @@ WEBHOOK_FLAGS = {
 }
 
 
-def fact(name: str):
+def fact(name: str) -> Any:
     return UPSTREAM[name][0]
 
 
 def zap_level_accepted(value: str) -> bool:
     """controller-runtime's levelFlag.Set: a known word (any case) or an integer above 0."""
-    if value.lower() in fact("zap-log-level words"):  # type: ignore[operator]
+    if value.lower() in fact("zap-log-level words"):
         return True
     return bool(re.fullmatch(r"[+-]?[0-9]+", value)) and int(value) > 0
 
@@ -199,7 +200,7 @@ def test_the_option_description_offers_exactly_the_accepted_levels():
 
 def test_encoder_is_one_the_binary_parses():
     for service in layer()["services"].values():
-        assert flags(service["command"])["zap-encoder"] in fact("zap-encoder values")  # type: ignore[operator]
+        assert flags(service["command"])["zap-encoder"] in fact("zap-encoder values")
 
 
 @pytest.mark.parametrize(
@@ -216,7 +217,7 @@ def test_commands_use_the_binary_its_subcommands_and_only_flags_it_defines(confi
     for name, service in services.items():
         argv = shlex.split(service["command"])
         assert argv[0] == fact("binary")
-        assert " ".join(argv[1:3]) in fact("subcommands")  # type: ignore[operator]
+        assert " ".join(argv[1:3]) in fact("subcommands")
         assert set(flags(service["command"])) <= known[name], name
 
 
@@ -229,10 +230,10 @@ def test_ports_paths_and_user_match_the_image():
     rendered = layer()
     controller = flags(rendered["services"]["controller"]["command"])
     webhook = flags(rendered["services"]["webhook"]["command"])
-    port, path = fact("health probe")  # type: ignore[misc]
+    port, path = fact("health probe")
     assert controller["health-probe-bind-address"] == f":{port}"
     assert rendered["checks"]["controller-ready"]["http"]["url"].endswith(f":{port}{path}")
-    metrics_port, metrics_path = fact("metrics")  # type: ignore[misc]
+    metrics_port, metrics_path = fact("metrics")
     assert controller["metrics-bind-address"] == f":{metrics_port}"
     assert controller["metrics-endpoint"] == webhook["metrics-endpoint"] == metrics_path
     assert webhook["webhook-port"] == str(fact("webhook port"))
@@ -291,7 +292,7 @@ def pod_metadata(conf: dict[str, str], role: str) -> tuple[dict[str, str], dict[
 
 def istio_injects(labels: dict[str, str], annotations: dict[str, str]) -> bool:
     """Istio's decision for a pod in a namespace with injection: label first, then annotation."""
-    key, off = fact("istio opt-out")  # type: ignore[misc]
+    key, off = fact("istio opt-out")
     value = labels.get(key, annotations.get(key, "true"))
     return value.lower() != off
 
@@ -308,7 +309,7 @@ def test_every_property_in_spark_defaults_is_a_pod_property_spark_knows():
     properties = parse_properties(spark.spark_defaults())
     assert properties
     for key in properties:
-        assert key.startswith(fact("pod property prefixes")), key  # type: ignore[arg-type]
+        assert key.startswith(fact("pod property prefixes")), key
 
 
 @pytest.mark.parametrize("role", ["driver", "executor"])
