@@ -17,7 +17,7 @@ import pytest
 import spark
 from conftest import CHARMCRAFT, CONFIG_DEFAULTS
 from dsplib.validation import InvalidConfig
-from render import NAMES, cluster_objects
+from render import NAMES, cluster_objects, example_resources
 
 SO = "kubeflow/spark-operator@v2.5.2"
 CR = "kubernetes-sigs/controller-runtime"
@@ -331,3 +331,11 @@ def test_an_application_can_still_ask_for_a_sidecar():
     conf = merged_spark_conf(submitted, spark.spark_defaults())
     assert istio_injects(*pod_metadata(conf, "driver"))
     assert not istio_injects(*pod_metadata(conf, "executor"))
+
+
+def test_the_documented_templates_opt_out_under_any_operator():
+    """examples/spark: the driver and executors say so themselves, defaults or not."""
+    for app in example_resources():
+        for role in ("driver", "executor"):
+            spec = app["spec"][role]
+            assert not istio_injects(spec.get("labels", {}), spec.get("annotations", {})), role
