@@ -58,6 +58,16 @@ UPSTREAM: dict[str, tuple[object, str]] = {
         "LoadSparkDefaults",
         f"{SO} pkg/features/features.go (alpha since v2.5.0, default false; PR #2798)",
     ),
+    "image spark-submit": (
+        (4, 0, 4),
+        f"{SO} Dockerfile base docker.io/library/spark:4.0.4 (PR #3052, cherry-picked to "
+        "release-2.5.2)",
+    ),
+    "--load-spark-defaults since": (
+        (4, 0, 0),
+        "apache/spark PR #46782 (SPARK-48392) SparkSubmitArguments.scala; the flag "
+        "LoadSparkDefaults adds",
+    ),
     "defaults file": (
         "spark-defaults.conf",
         "apache/spark v4.0 SparkSubmitArguments.scala mergeDefaultSparkProperties: "
@@ -303,6 +313,10 @@ def test_the_controller_loads_spark_defaults_from_the_directory_the_charm_writes
     assert spark.SPARK_DEFAULTS.endswith(f"/{fact('defaults file')}")
     gates = flags(service["command"])["feature-gates"]
     assert f"{fact('feature gate LoadSparkDefaults')}=true" in gates.split(",")
+
+
+def test_the_image_spark_submit_understands_what_the_feature_gate_adds():
+    assert fact("image spark-submit") >= fact("--load-spark-defaults since")
 
 
 def test_every_property_in_spark_defaults_is_a_pod_property_spark_knows():
