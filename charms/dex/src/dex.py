@@ -4,11 +4,12 @@ Nothing here imports ops: the charm gathers config and relation data, this modul
 Dex's configuration looks like (issuer, Kubernetes storage, static clients, connectors, the
 password database) and the unit tests check it directly.
 
-Two properties of Dex shape the LDAP connector. Dex expands `$VAR` in every string of a
-connector's configuration, so the bind password is handed over as `$LDAP_BIND_PW` and lives only
-in the service environment, and a literal `$` elsewhere in a connector would be silently
-replaced (such values are refused). And `host` without a port makes Dex dial 636 unless
-`insecureNoSSL` is set, so the port is always rendered.
+Two properties of Dex shape the LDAP connector. Dex runs `os.ExpandEnv` over the raw JSON text
+of each connector's configuration and only then parses it (cmd/dex/config.go,
+`Connector.UnmarshalJSON`), so the bind password is handed over as `$LDAP_BIND_PW` and lives only
+in the service environment, JSON-escaped, because it lands inside a JSON string; a literal `$`
+elsewhere in a connector would be silently replaced (such values are refused). And `host`
+without a port makes Dex dial 636 unless `insecureNoSSL` is set, so the port is always rendered.
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ METRICS_PORT = 5558
 ISSUER_PATH = "/dex"
 BIND_PASSWORD_ENV = "LDAP_BIND_PW"  # noqa: S105 - the name of a variable, not a password
 CONFIG_HASH_ENV = "DEX_CONFIG_HASH"
+NAMESPACE_ENV = "KUBERNETES_POD_NAMESPACE"  # Dex's Kubernetes storage reads its namespace here
+# Every variable the charm puts in Dex's environment: a connector that names one would receive
+# its value (the bind password, above all), so the `connectors` option may not.
+OWN_ENVIRONMENT = (NAMESPACE_ENV, CONFIG_HASH_ENV, BIND_PASSWORD_ENV)
 LDAP_CONNECTOR_ID = "ldap"
 LOCAL_CONNECTOR_ID = "local"  # Dex's id for the password database
 LOG_LEVELS = ("debug", "info", "error")
@@ -46,6 +51,13 @@ BCRYPT_MAX_BYTES = 72
 STATIC_USER_NAMESPACE = uuid.UUID("6f1d3c8e-2b0a-4c55-9a51-8a3f7d0e4b21")
 
 _ATTRIBUTE = re.compile(r"^(DN|[A-Za-z][A-Za-z0-9-]*)$")
+# The static user logs in on Dex's password form with this as its login: an email address as
+# the WHATWG HTML standard defines a valid one (input type=email), on one line, no spaces.
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+)
+_EMAIL_MAX = 254
 
 
 class LdapDataError(Exception):
@@ -138,6 +150,10 @@ class Settings:
             raise check.InvalidConfig(
                 missing, "a value (static-username and static-password go together)"
             )
+        if username and (len(username) > _EMAIL_MAX or not _EMAIL.match(username)):
+            raise check.InvalidConfig(
+                "static-username", "an email address such as admin@example.com (one line)"
+            )
         if len(password.encode()) > BCRYPT_MAX_BYTES:
             raise check.InvalidConfig("static-password", "at most 72 bytes (the bcrypt limit)")
         display = str(config.get("ldap-display-name") or "").strip()
@@ -213,8 +229,81 @@ def parse_connectors(text: str) -> tuple[dict[str, Any], ...]:
             raise check.InvalidConfig("connectors", f"unique ids ({ident} appears twice)")
         if not isinstance(connector.get("config", {}), dict):
             raise check.InvalidConfig("connectors", f"the config of {ident} to be a mapping")
+        _check_expansions(ident, connector.get("config", {}))
         seen.add(ident)
     return tuple(json.loads(json.dumps(data)))
+
+
+def expanded_variables(text: str) -> list[str]:
+    """Names Go's os.ExpandEnv would look up in `text` ("" for a malformed `${`, which it eats).
+
+    The rules of getShellName in Go's src/os/env.go: `${NAME}` (any text up to `}`), `$` and one
+    of `*#$@!?-0123456789`, or `$` and the longest run of letters, digits and `_`. A `$` before
+    anything else is left as it is.
+    """
+    names: list[str] = []
+    i = 0
+    while i < len(text) - 1:
+        if text[i] != "$":
+            i += 1
+            continue
+        rest = text[i + 1 :]
+        if rest[0] == "{":
+            if len(rest) > 2 and rest[1] in _SHELL_SPECIAL and rest[2] == "}":
+                names.append(rest[1])
+                i += 4
+                continue
+            end = rest.find("}")
+            names.append(rest[1:end] if end > 1 else "")
+            i += 1 + (end + 1 if end > 0 else 1)
+            continue
+        if rest[0] in _SHELL_SPECIAL:
+            names.append(rest[0])
+            i += 2
+            continue
+        run = re.match(r"[A-Za-z0-9_]*", rest)
+        length = run.end() if run else 0
+        if length:
+            names.append(rest[:length])
+        i += 1 + length
+    return names
+
+
+_SHELL_SPECIAL = "*#$@!?-0123456789"
+
+
+def _check_expansions(ident: str, config: Mapping[str, Any]) -> None:
+    """Refuse a connector whose configuration Dex would change by expanding variables.
+
+    Dex expands the JSON text of the configuration, and the charm sets no variable for other
+    connectors: a reference to one of the charm's own would hand that value (the LDAP bind
+    password) to another identity provider, and any other `$` is silently replaced.
+    """
+    names = expanded_variables(json.dumps(config))
+    own = [n for n in names if n in OWN_ENVIRONMENT]
+    if own:
+        raise check.InvalidConfig(
+            "connectors",
+            f"no ${own[0]} in the config of {ident}: it is the charm's own variable and Dex "
+            "would put its value there",
+        )
+    if names:
+        raise check.InvalidConfig(
+            "connectors",
+            f"no '$' before a name or '{{' in the config of {ident}: Dex expands "
+            "$VARIABLES there and has no escape for '$'",
+        )
+
+
+def bind_password_environment(password: str) -> str:
+    r"""The value of $LDAP_BIND_PW that makes Dex's bindPW exactly `password`.
+
+    Dex substitutes the variable into the raw JSON text inside the string `"$LDAP_BIND_PW"`
+    and then parses that text, so the value must be the body of a JSON string: `"` and `\`
+    would otherwise end the string or start an escape (Dex exits, or `\n` becomes a newline),
+    and non-ASCII travels as `\uXXXX` escapes. A `$` in the value is safe: Go expands once.
+    """
+    return json.dumps(password)[1:-1]
 
 
 def ldap_search(config: Mapping[str, Any]) -> LdapSearch:
@@ -524,14 +613,15 @@ def pebble_layer(
     """The Dex service; it restarts exactly when the file or the bind password changes.
 
     The hash of the configuration file in the environment makes a new file a new plan, so
-    replanning restarts Dex; the bind password reaches Dex only here, as `$LDAP_BIND_PW`.
+    replanning restarts Dex; the bind password reaches Dex only here, as `$LDAP_BIND_PW`
+    (JSON-escaped: see bind_password_environment).
     """
     environment = {
-        "KUBERNETES_POD_NAMESPACE": namespace,
+        NAMESPACE_ENV: namespace,
         CONFIG_HASH_ENV: hashlib.sha256(config_text.encode()).hexdigest(),
     }
     if bind_password is not None:
-        environment[BIND_PASSWORD_ENV] = bind_password
+        environment[BIND_PASSWORD_ENV] = bind_password_environment(bind_password)
     return {
         "summary": "Dex identity provider",
         "services": {

@@ -10,6 +10,7 @@ pull progress and node CPU features.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from pathlib import Path
@@ -79,16 +80,43 @@ class IntelNotebooksCharm(ops.CharmBase):
             "apps/v1", "DaemonSet", f"{self.app.name}-prepull", self.model.name
         )
         try:
+            missing = self._missing_pull_secrets(settings)
             progress = notebooks.prepull_progress(self.k8s.engine.read(ref), settings.images)
+            if progress is not None:
+                nodes = self.k8s.engine.read_all("v1", "Node")
+                skipped = tuple(notebooks.skipped_nodes(nodes, settings))
+                progress = dataclasses.replace(progress, skipped=skipped)
         except kubernetes.KubernetesError as err:
             return ops.WaitingStatus(f"cannot read pre-pull progress: {err}")
+        if missing:
+            return ops.BlockedStatus(
+                f"prepull-image-pull-secrets: no Secret {missing[0]} in namespace "
+                f"{self.model.name}; create it or fix the option"
+            )
         if progress is None:
             return ops.MaintenanceStatus("starting to pre-pull images")
+        if progress.desired == 0 and progress.skipped:
+            return ops.BlockedStatus(
+                f"pre-pull runs on no node: {len(progress.skipped)} selected nodes have taints "
+                "it does not tolerate; set prepull-tolerations"
+            )
         if progress.desired == 0:
             return ops.BlockedStatus("node-selector matches no node: fix it or leave it empty")
         if not progress.done:
             return ops.MaintenanceStatus(str(progress))
+        if progress.skipped:
+            # Complete where the pods run; the tainted nodes have no images, and say so.
+            return ops.ActiveStatus(str(progress))
         return None
+
+    def _missing_pull_secrets(self, settings: notebooks.Settings) -> list[str]:
+        """The configured pull Secrets that do not exist (their pods would never pull)."""
+        return [
+            name
+            for name in settings.pull_secrets
+            if self.k8s.engine.read(kubernetes.ObjectRef("v1", "Secret", name, self.model.name))
+            is None
+        ]
 
     def _on_image_report(self, event: ops.ActionEvent) -> None:
         try:

@@ -7,7 +7,7 @@ PodDefault and the pre-pull DaemonSet look like and how to read progress and nod
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +52,21 @@ CPU_FEATURES = {
 _LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 _KMP_AFFINITY = re.compile(r"^[A-Za-z0-9_,=.\-\[\]]*$")
+TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+# Taint effects that keep a DaemonSet pod off a node it does not tolerate (PreferNoSchedule
+# does not), and the tolerations the DaemonSet controller adds to every DaemonSet pod:
+# kubernetes pkg/controller/daemon/daemon_controller.go `predicates` and
+# pkg/controller/daemon/util/daemonset_util.go `AddOrUpdateDaemonPodTolerations` (the
+# network-unavailable one is added for hostNetwork pods only, which these are not).
+BLOCKING_EFFECTS = ("NoSchedule", "NoExecute")
+DAEMONSET_TOLERATIONS: tuple[dict[str, str], ...] = (
+    {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute"},
+    {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute"},
+    {"key": "node.kubernetes.io/disk-pressure", "operator": "Exists", "effect": "NoSchedule"},
+    {"key": "node.kubernetes.io/memory-pressure", "operator": "Exists", "effect": "NoSchedule"},
+    {"key": "node.kubernetes.io/pid-pressure", "operator": "Exists", "effect": "NoSchedule"},
+    {"key": "node.kubernetes.io/unschedulable", "operator": "Exists", "effect": "NoSchedule"},
+)
 
 
 @dataclass(frozen=True)
@@ -69,6 +84,8 @@ class Settings:
     tf_enable_onednn_opts: bool
     sklearnex: bool
     pause_image: str
+    pull_secrets: tuple[str, ...] = ()
+    tolerations: tuple[dict[str, Any], ...] = ()
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -99,6 +116,8 @@ class Settings:
             tf_enable_onednn_opts=bool(config["tf-enable-onednn-opts"]),
             sklearnex=bool(config["sklearnex"]),
             pause_image=check.oci_reference("prepull-pause-image", config["prepull-pause-image"]),
+            pull_secrets=parse_pull_secrets(config.get("prepull-image-pull-secrets", "")),
+            tolerations=parse_tolerations(config.get("prepull-tolerations", "")),
         )
 
 
@@ -132,6 +151,118 @@ def parse_node_selector(value: Any) -> dict[str, str]:
             raise check.InvalidConfig("node-selector", "comma-separated label=value pairs")
         selector[key] = label_value
     return selector
+
+
+def parse_pull_secrets(value: Any) -> tuple[str, ...]:
+    """`prepull-image-pull-secrets`: names of Secrets in the model's namespace."""
+    names = check.comma_list(value)
+    for name in names:
+        if len(name) > 253 or not check.DNS_SUBDOMAIN.match(name):
+            raise check.InvalidConfig(
+                "prepull-image-pull-secrets",
+                "comma-separated Secret names (lowercase letters, digits, '-', '.')",
+            )
+    return tuple(names)
+
+
+_TOLERATION_KEYS = {"key", "operator", "value", "effect", "tolerationSeconds"}
+
+
+def parse_tolerations(value: Any) -> tuple[dict[str, Any], ...]:
+    """`prepull-tolerations`: a YAML or JSON list of Kubernetes tolerations.
+
+    Checked as the API server does (kubernetes pkg/apis/core/validation/validation.go
+    `ValidateTolerations`), so a bad one blocks the charm instead of failing the apply.
+    """
+    option = "prepull-tolerations"
+    text = str(value or "").strip()
+    if not text:
+        return ()
+    try:
+        items = yaml.safe_load(text)
+    except yaml.YAMLError:
+        items = None
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise check.InvalidConfig(option, "a YAML or JSON list of tolerations")
+    return tuple(_toleration(option, item) for item in items)
+
+
+def _toleration(option: str, item: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(item) - _TOLERATION_KEYS
+    if unknown:
+        raise check.InvalidConfig(option, f"toleration fields only, not {sorted(unknown)[0]}")
+    fields = {k: item[k] for k in ("key", "operator", "value", "effect") if k in item}
+    if not all(isinstance(v, str) for v in fields.values()):
+        raise check.InvalidConfig(
+            option, "tolerations whose key, operator, value, effect are text"
+        )
+    key, operator = fields.get("key", ""), fields.get("operator", "Equal")
+    value, effect = fields.get("value", ""), fields.get("effect", "")
+    if key and not _qualified_name(key):
+        raise check.InvalidConfig(option, f"a label-like toleration key, not {key!r}")
+    if operator not in ("Equal", "Exists"):
+        raise check.InvalidConfig(option, "toleration operator Equal or Exists")
+    if not key and operator != "Exists":
+        raise check.InvalidConfig(option, "operator Exists for a toleration without key")
+    if operator == "Exists" and value:
+        raise check.InvalidConfig(option, "no value in a toleration with operator Exists")
+    if not _LABEL_VALUE.match(value):
+        raise check.InvalidConfig(option, f"a label-like toleration value, not {value!r}")
+    if effect and effect not in TAINT_EFFECTS:
+        raise check.InvalidConfig(
+            option, "toleration effect NoSchedule, PreferNoSchedule or NoExecute"
+        )
+    if "tolerationSeconds" in item:
+        fields["tolerationSeconds"] = _toleration_seconds(
+            option, item["tolerationSeconds"], effect
+        )
+    return fields
+
+
+def _toleration_seconds(option: str, seconds: Any, effect: str) -> int:
+    if effect != "NoExecute" or isinstance(seconds, bool) or not isinstance(seconds, int):
+        raise check.InvalidConfig(
+            option, "tolerationSeconds (whole seconds) only with effect NoExecute"
+        )
+    return seconds
+
+
+def _qualified_name(key: str) -> bool:
+    prefix, _, name = key.rpartition("/")
+    return bool(_LABEL_NAME.match(name)) and (
+        not prefix or (len(prefix) <= 253 and bool(check.DNS_SUBDOMAIN.match(prefix)))
+    )
+
+
+def tolerates(toleration: Mapping[str, Any], taint: Mapping[str, Any]) -> bool:
+    """Kubernetes' Toleration.ToleratesTaint (k8s.io/api core/v1 toleration.go)."""
+    effect, key = toleration.get("effect") or "", toleration.get("key") or ""
+    if effect and effect != taint.get("effect"):
+        return False
+    if key and key != taint.get("key"):
+        return False
+    operator = toleration.get("operator") or "Equal"
+    if operator == "Exists":
+        return True
+    return operator == "Equal" and (toleration.get("value") or "") == (taint.get("value") or "")
+
+
+def skipped_nodes(nodes: Sequence[Mapping[str, Any]], settings: Settings) -> list[str]:
+    """Names of selected nodes the pre-pull DaemonSet cannot run on because of their taints."""
+    tolerations = [*settings.tolerations, *DAEMONSET_TOLERATIONS]
+    skipped = []
+    for node in nodes:
+        labels = (node.get("metadata") or {}).get("labels") or {}
+        if any(labels.get(k) != v for k, v in settings.node_selector.items()):
+            continue
+        taints = (node.get("spec") or {}).get("taints") or []
+        if any(
+            taint.get("effect") in BLOCKING_EFFECTS
+            and not any(tolerates(t, taint) for t in tolerations)
+            for taint in taints
+        ):
+            skipped.append(node["metadata"]["name"])
+    return sorted(skipped)
 
 
 def _wait_policy(value: Any) -> str:
@@ -202,6 +333,8 @@ def manifest_context(app: str, namespace: str, settings: Settings) -> dict[str, 
         "images": list(settings.images),
         "node_selector": settings.node_selector,
         "pause_image": settings.pause_image,
+        "pull_secrets": list(settings.pull_secrets),
+        "tolerations": list(settings.tolerations),
     }
 
 
@@ -211,14 +344,21 @@ class Progress:
 
     ready: int
     desired: int
+    skipped: tuple[str, ...] = ()  # selected nodes whose taints keep the pods off
 
     @property
     def done(self) -> bool:
-        """Every selected node has every image."""
+        """Every node the DaemonSet runs on has every image (skipped nodes have none)."""
         return self.desired > 0 and self.ready >= self.desired
 
     def __str__(self) -> str:
-        return f"images cached on {self.ready}/{self.desired} nodes"
+        if not self.skipped:
+            return f"images cached on {self.ready}/{self.desired} nodes"
+        total = self.desired + len(self.skipped)
+        return (
+            f"images cached on {self.ready} of {total} nodes; {len(self.skipped)} skipped "
+            "for taints (set prepull-tolerations)"
+        )
 
 
 def prepull_progress(
@@ -262,7 +402,9 @@ def normalize_reference(reference: str) -> str:
     return reference
 
 
-def node_report(nodes: list[Mapping[str, Any]], images: tuple[str, ...]) -> list[dict[str, Any]]:
+def node_report(
+    nodes: Sequence[Mapping[str, Any]], images: tuple[str, ...]
+) -> list[dict[str, Any]]:
     """Per node: the configured images it has cached and its CPU features from NFD labels."""
     wanted = {normalize_reference(i): i for i in images}
     report = []

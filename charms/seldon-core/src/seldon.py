@@ -23,6 +23,14 @@ LEADER_ELECTION_ID = "a33bd623.machinelearning.seldon.io"
 EXECUTOR_PORT = 8000
 EXECUTOR_METRICS_PATH = "/prometheus"
 LOG_LEVELS = ("debug", "info", "warn", "error")
+# What /manager's setupLogger matches (operator/main.go, 1.17.1): upper-case words only, any
+# other word silently means INFO, and "WARN" is an empty Go case (no fallthrough), so it also
+# means INFO: only "WARNING" sets the warn level.
+MANAGER_LOG_LEVELS = {"debug": "DEBUG", "info": "INFO", "warn": "WARNING", "error": "ERROR"}
+# The operator sets runAsUser from these whenever they are non-empty, "0" (root) included
+# (operator/controllers/security.go createSecurityContext, seldondeployment_engine.go
+# getSvcOrchUser); unset or empty leaves the user to the image.
+USER_ID_VARIABLES = ("DEFAULT_USER_ID", "EXECUTOR_CONTAINER_USER")
 MLSERVER_RUNTIMES = {
     "SKLEARN_SERVER": "sklearn",
     "XGBOOST_SERVER": "xgboost",
@@ -174,7 +182,7 @@ def manager_command(settings: Settings) -> str:
             f"--leader-election-id={LEADER_ELECTION_ID}",
             f"--metrics-addr=:{settings.metrics_port}",
             f"--webhook-port={settings.webhook_port}",
-            f"--log-level={settings.log_level.upper()}",
+            f"--log-level={MANAGER_LOG_LEVELS[settings.log_level]}",
             "--create-resources=false",
         ]
     )
@@ -183,9 +191,13 @@ def manager_command(settings: Settings) -> str:
 def manager_environment(
     settings: Settings, namespace: str, gateway: Gateway | None
 ) -> dict[str, str]:
-    """Environment of the operator process (names as the 1.17 operator reads them)."""
+    """Environment of the operator process (names as the 1.17 operator reads them).
+
+    `default-user-id` 0 means "the image's user": the user variables are then left out, since
+    the operator would otherwise run model pods and the executor as root.
+    """
     res = settings.executor_resources
-    return {
+    env = {
         "POD_NAMESPACE": namespace,
         "WATCH_NAMESPACE": "",
         "CONTROLLER_ID": "",
@@ -197,7 +209,6 @@ def manager_environment(
         "USE_EXECUTOR": "true",
         "EXECUTOR_CONTAINER_IMAGE_AND_VERSION": settings.images.executor,
         "EXECUTOR_CONTAINER_IMAGE_PULL_POLICY": "IfNotPresent",
-        "EXECUTOR_CONTAINER_USER": str(settings.default_user_id),
         "EXECUTOR_CONTAINER_SERVICE_ACCOUNT_NAME": "default",
         "EXECUTOR_SERVER_PORT": str(EXECUTOR_PORT),
         "EXECUTOR_PROMETHEUS_PATH": EXECUTOR_METRICS_PATH,
@@ -210,9 +221,11 @@ def manager_environment(
         "PREDICTIVE_UNIT_HTTP_SERVICE_PORT": "9000",
         "PREDICTIVE_UNIT_GRPC_SERVICE_PORT": "9500",
         "PREDICTIVE_UNIT_METRICS_PORT_NAME": "metrics",
-        "DEFAULT_USER_ID": str(settings.default_user_id),
         "DEPLOYMENT_NAME_AS_PREFIX": "false",
     }
+    if settings.default_user_id:
+        env.update(dict.fromkeys(USER_ID_VARIABLES, str(settings.default_user_id)))
+    return env
 
 
 def pebble_layer(settings: Settings, namespace: str, gateway: Gateway | None) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from dsplib import kubernetes, validation
 from dsplib.dispatch import ManifestSender
 from dsplib.manifests import KubernetesManifests
 from dsplib.observability import GrafanaDashboardProvider, LogForwarder, MetricsEndpointProvider
-from dsplib.pebble import ensure_layer, workload_status
+from dsplib.pebble import ensure_layer, push_if_changed, workload_status
 from dsplib.reconcile import observe_reconcile
 from dsplib.s3_credentials import InvalidS3Data, S3Connection
 from dsplib.status import Problems, add_statuses
@@ -94,6 +94,8 @@ class SparkOperatorCharm(ops.CharmBase):
                 user_id=spark.SPARK_UID,
                 group_id=spark.SPARK_UID,
             )
+        # Read by spark-submit at each submission: a change needs no restart.
+        push_if_changed(container, spark.SPARK_DEFAULTS, spark.spark_defaults(), mode=0o644)
         layer = ops.pebble.Layer(spark.pebble_layer(settings, self.names))  # type: ignore[arg-type]
         if ensure_layer(container, "spark-operator", layer.to_dict()):
             logger.info("controller and webhook (re)started with new settings")

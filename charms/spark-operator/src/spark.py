@@ -32,6 +32,14 @@ SPARK_HOME = "/opt/spark"
 # The image's `spark` user: the processes run as it, as the upstream Deployments do.
 SPARK_UID = 185
 CERT_DIR = "/etc/k8s-webhook-server/serving-certs"
+# spark-submit, which the controller runs for every SparkApplication, reads
+# $SPARK_CONF_DIR/spark-defaults.conf for any property the application does not set.
+SPARK_CONF_DIR = "/etc/spark-operator/conf"
+SPARK_DEFAULTS = f"{SPARK_CONF_DIR}/spark-defaults.conf"
+# Profile namespaces inject Istio sidecars; a sidecar keeps a finished driver pod running (the
+# application never completes) and intercepts executor-to-driver traffic. Label and annotation
+# both opt a pod out (the label also keeps it out of the injector's objectSelector).
+NO_SIDECAR = ("sidecar.istio.io/inject", "false")
 
 CONTROLLER_METRICS_PORT = 8080
 CONTROLLER_HEALTH_PORT = 8081
@@ -43,7 +51,10 @@ CHECKS = {CONTROLLER: "controller-ready", WEBHOOK: "webhook-ready"}
 # Kubeflow's profile controller labels every profile namespace with this (the PodDefault
 # webhook selects namespaces by it too).
 PROFILE_LABEL = ("app.kubernetes.io/part-of", "kubeflow-profile")
-LOG_LEVELS = ("debug", "info", "warn", "error")
+# What `--zap-log-level` accepts: controller-runtime's levelFlag.Set knows only these words
+# (and positive verbosity numbers); anything else, `warn` included, stops the process at flag
+# parsing (sigs.k8s.io/controller-runtime pkg/log/zap/flags.go, `levelStrings`).
+LOG_LEVELS = ("debug", "info", "error")
 BATCH_SCHEDULERS = ("", "volcano", "yunikorn")
 MAX_CONTROLLER_THREADS = 1000
 
@@ -226,6 +237,9 @@ def controller_args(settings: Settings, names: Names) -> list[str]:
         "--kube-api-qps=20",
         "--kube-api-burst=30",
         "--scheduled-spark-application-timestamp-precision=nanos",
+        # spark-submit reads spark-defaults.conf even where the operator passes it a
+        # --properties-file (spark-operator pkg/features/features.go, PR #2798).
+        "--feature-gates=LoadSparkDefaults=true",
     ]
     return args
 
@@ -271,7 +285,11 @@ def pebble_layer(settings: Settings, names: Names) -> dict[str, Any]:
             "startup": "enabled",
             "user-id": SPARK_UID,
             "group-id": SPARK_UID,
-            "environment": {"SPARK_HOME": SPARK_HOME, "HOME": "/tmp"},  # noqa: S108
+            "environment": {
+                "SPARK_HOME": SPARK_HOME,
+                "SPARK_CONF_DIR": SPARK_CONF_DIR,
+                "HOME": "/tmp",  # noqa: S108
+            },
         }
         for name, command in commands.items()
     }
@@ -287,6 +305,23 @@ def pebble_layer(settings: Settings, names: Names) -> dict[str, Any]:
         for name, port in health.items()
     }
     return {"summary": "Kubeflow Spark Operator", "services": services, "checks": checks}
+
+
+def spark_defaults() -> str:
+    """spark-defaults.conf of the operator's spark-submit: drivers and executors without Istio.
+
+    Every SparkApplication goes through this file, so none depends on its author remembering
+    the opt-out; an application that sets these properties itself (sparkConf, or
+    driver/executor labels and annotations, which the operator passes as --conf) still wins,
+    since spark-submit takes a default only for a property nobody set.
+    """
+    key, value = NO_SIDECAR
+    lines = [
+        f"spark.kubernetes.{role}.{kind}.{key} {value}"
+        for role in ("driver", "executor")
+        for kind in ("label", "annotation")
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def scrape_jobs() -> list[dict[str, Any]]:

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +22,6 @@ from ldap3.utils.conv import escape_filter_chars
 
 INVALID_CREDENTIALS = 49
 CONSTRAINT_VIOLATION = 19
-_VARIABLE = re.compile(r"\$\{(\w+)\}|\$(\w+)")
 
 
 class DexLoginError(Exception):
@@ -41,13 +39,61 @@ class Identity:
     groups: list[str] = field(default_factory=list)
 
 
+_SPECIAL = "*#$@!?-0123456789"
+
+
+def _shell_name(rest: str) -> tuple[str, int]:
+    """Go's getShellName (src/os/env.go): the variable name after a `$`, and its width."""
+    if rest[0] == "{":
+        if len(rest) > 2 and rest[1] in _SPECIAL and rest[2] == "}":
+            return rest[1], 3
+        for index in range(1, len(rest)):
+            if rest[index] == "}":
+                return ("", 2) if index == 1 else (rest[1:index], index + 1)
+        return "", 1
+    if rest[0] in _SPECIAL:
+        return rest[0], 1
+    width = 0
+    while width < len(rest) and (
+        rest[width] == "_" or (rest[width].isascii() and rest[width].isalnum())
+    ):
+        width += 1
+    return rest[:width], width
+
+
+def go_expand(text: str, mapping: Callable[[str], str]) -> str:
+    """Go's os.Expand: one pass, values are not expanded again, bad `${` syntax is eaten."""
+    out: list[str] = []
+    start = 0
+    index = 0
+    while index < len(text):
+        if text[index] == "$" and index + 1 < len(text):
+            out.append(text[start:index])
+            name, width = _shell_name(text[index + 1 :])
+            if name == "" and width > 0:
+                pass
+            elif name == "":
+                out.append("$")
+            else:
+                out.append(mapping(name))
+            index += width
+            start = index + 1
+        index += 1
+    return "".join(out) + text[start:]
+
+
 def expand(config: Mapping[str, Any], environment: Mapping[str, str]) -> dict[str, Any]:
-    """Dex's os.ExpandEnv over the connector's JSON configuration."""
+    """What Dex 2.41 makes of a connector's config (cmd/dex/config.go, Connector.UnmarshalJSON).
 
-    def value(match: re.Match[str]) -> str:
-        return json.dumps(environment.get(match.group(1) or match.group(2), ""))[1:-1]
-
-    return json.loads(_VARIABLE.sub(value, json.dumps(config)))
+    It takes the config's raw JSON text, runs os.ExpandEnv over it (raw values, no quoting) and
+    only then parses the result; a parse error makes Dex exit with "parse connector config".
+    """
+    raw = json.dumps(config)
+    expanded = go_expand(raw, lambda name: environment.get(name, ""))
+    try:
+        return json.loads(expanded)
+    except ValueError as err:
+        raise DexLoginError(f"parse connector config: {err}") from err
 
 
 def _connect(config: Mapping[str, Any]) -> ldap3.Connection:
@@ -83,11 +129,20 @@ def _connect(config: Mapping[str, Any]) -> ldap3.Connection:
 def _service_connection(config: Mapping[str, Any]) -> ldap3.Connection:
     """Dex's do(): a new connection with the initial bind as bindDN."""
     conn = _connect(config)
-    if not conn.rebind(user=config.get("bindDN") or None, password=config.get("bindPW") or None):
+    password = _octets(config.get("bindPW"))
+    if not conn.rebind(user=config.get("bindDN") or None, password=password):
         raise DexLoginError(
             f"initial bind for user {config.get('bindDN')!r} failed: {conn.result}"
         )
     return conn
+
+
+def _octets(password: str | None) -> bytes | None:
+    """The password as go-ldap sends it: the string's UTF-8 bytes, unchanged.
+
+    ldap3 would run SASLprep over a str (and refuse control characters); Dex does not.
+    """
+    return password.encode() if password else None
 
 
 def _values(entry: Mapping[str, Any], name: str) -> list[str]:
@@ -144,7 +199,7 @@ def login(
         if len(found) > 1:
             raise DexLoginError(f"filter returned multiple ({len(found)}) results: {query!r}")
         user = found[0]
-        if not conn.rebind(user=user["dn"], password=password):
+        if not conn.rebind(user=user["dn"], password=_octets(password)):
             if conn.result.get("result") in (INVALID_CREDENTIALS, CONSTRAINT_VIOLATION):
                 return None
             raise DexLoginError(f"failed to bind as dn {user['dn']!r}: {conn.result}")

@@ -29,6 +29,25 @@ ADMIN_PASSWORD = "admin-secret"
 BIND_DN = f"cn=dex,ou=services,{SUFFIX}"
 BIND_PASSWORD = "dex-bind-secret"
 PASSWORDS = {"alice": "alice-wonder-1", "bob": "bob-builds-2", "carol": "carol-sings-3"}
+# Service accounts whose passwords hold what directory passwords do hold and what Dex's
+# expansion of the connector's JSON text would break or change: a quote, a backslash, `$`
+# (also before a variable name), the two characters `\n`, a real newline, non-ASCII.
+HARD_BIND_PASSWORDS = {
+    "quote": 'pa"ss"word',
+    "backslash": "back\\slash\\",
+    "dollar": "do$llar$LDAP_BIND_PW${HOME}$$",
+    "escape": "new\\nline\\u0041",
+    "newline": "two\nlines",
+    "unicode": "pässwörd-密码-🔑",
+    "mixed": '"}\\$x\\n\t é{',
+}
+
+
+def hard_bind_dn(name: str) -> str:
+    """The DN of the service account whose password is HARD_BIND_PASSWORDS[name]."""
+    return f"cn=dex-{name},ou=services,{SUFFIX}"
+
+
 SCHEMAS = ("core", "cosine", "inetorgperson", "nis")
 SLAPD_CANDIDATES = ("slapd", "/usr/sbin/slapd")
 
@@ -98,7 +117,7 @@ access to attrs=userPassword
     by anonymous auth
     by * none
 access to *
-    by dn.exact="{BIND_DN}" read
+    by dn.children="ou=services,{SUFFIX}" read
     by self read
     by * none
 """
@@ -185,6 +204,14 @@ def entries() -> list[tuple[str, list[str], dict[str, object]]]:
             BIND_DN,
             ["organizationalRole", "simpleSecurityObject"],
             {"cn": "dex", "userPassword": BIND_PASSWORD},
+        ),
+        *(
+            (
+                hard_bind_dn(name),
+                ["organizationalRole", "simpleSecurityObject"],
+                {"cn": f"dex-{name}", "userPassword": password},
+            )
+            for name, password in HARD_BIND_PASSWORDS.items()
         ),
         (
             f"uid=alice,{people}",

@@ -269,6 +269,26 @@ def test_stopped_service_is_waiting(ctx, kube):
             "config connectors: expected another id than ldap (local and ldap* are reserved)",
         ),
         (
+            {"connectors": "- {type: github, id: gh, config: {clientSecret: $LDAP_BIND_PW}}"},
+            "config connectors: expected no $LDAP_BIND_PW in the config of gh: it is the "
+            "charm's own variable and Dex would put its value there",
+        ),
+        (
+            {"connectors": "- {type: oidc, id: sso, config: {clientSecret: 'pa${X}ss'}}"},
+            "config connectors: expected no '$' before a name or '{' in the config of sso: "
+            "Dex expands $VARIABLES there and has no escape for '$'",
+        ),
+        (
+            {"static-username": "admin\nroot@example.com"},
+            "config static-username: expected an email address such as admin@example.com "
+            "(one line)",
+        ),
+        (
+            {"static-username": "{admin: x}"},
+            "config static-username: expected an email address such as admin@example.com "
+            "(one line)",
+        ),
+        (
             {"static-password": ""},
             "config static-password: expected a value "
             "(static-username and static-password go together)",
@@ -332,7 +352,7 @@ def test_no_static_user_and_no_connector_blocks_but_runs(ctx, kube):
 
 def test_extra_connectors_follow_the_ldap_one(ctx, kube):
     secret = bind_secret()
-    github = "- type: github\n  id: github\n  name: GitHub\n  config: {clientID: $GITHUB_ID}\n"
+    github = "- type: github\n  id: github\n  name: GitHub\n  config: {clientID: kubeflow-app}\n"
     out = ctx.run(
         ctx.on.config_changed(),
         state(config={"connectors": github}, relations=[glauth(secret)], secrets=[secret]),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -30,9 +31,15 @@ def directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[slapd.Direct
         yield running
 
 
-def render(ctx: testing.Context, directory: slapd.Directory, config=None, **data):
+def render(
+    ctx: testing.Context,
+    directory: slapd.Directory,
+    config=None,
+    password: str = slapd.BIND_PASSWORD,
+    **data,
+) -> tuple[dict[str, Any], dict[str, str]]:
     """Dex's LDAP connector and service environment for a provider pointing at `directory`."""
-    secret = testing.Secret(tracked_content={"password": slapd.BIND_PASSWORD})
+    secret = testing.Secret(tracked_content={"password": password})
     bag = {
         "urls": f'["{directory.url}"]',
         "ldaps_urls": "[]",
@@ -75,6 +82,31 @@ def test_the_rendered_connector_speaks_starttls_to_the_port_of_the_url(rendered,
     assert base64.b64decode(config["rootCAData"]).decode() == directory.ca
     assert config["bindPW"] == "$LDAP_BIND_PW"
     assert environment["LDAP_BIND_PW"] == slapd.BIND_PASSWORD
+
+
+@pytest.mark.parametrize("name", sorted(slapd.HARD_BIND_PASSWORDS))
+def test_any_bind_password_reaches_the_directory_unchanged(ctx, kube, directory, name):
+    """Dex expands $LDAP_BIND_PW inside the connector's JSON text, then parses it."""
+    password = slapd.HARD_BIND_PASSWORDS[name]
+    config, environment = render(
+        ctx, directory, password=password, bind_dn=slapd.hard_bind_dn(name)
+    )
+    assert config["bindDN"] == slapd.hard_bind_dn(name)
+    identity = login(config, environment, "alice", slapd.PASSWORDS["alice"])
+    assert identity is not None
+    assert identity.groups == ["data-scientists", "platform-admins"]
+
+
+@pytest.mark.parametrize("name", ["quote", "backslash", "escape", "newline", "mixed"])
+def test_the_raw_password_in_the_environment_would_break_dex(ctx, kube, directory, name):
+    """What the charm used to send: Dex exits, or binds with a different password."""
+    password = slapd.HARD_BIND_PASSWORDS[name]
+    config, environment = render(
+        ctx, directory, password=password, bind_dn=slapd.hard_bind_dn(name)
+    )
+    raw = {**environment, "LDAP_BIND_PW": password}
+    with pytest.raises(DexLoginError, match=r"parse connector config|initial bind"):
+        login(config, raw, "alice", slapd.PASSWORDS["alice"])
 
 
 def test_a_directory_user_logs_in_with_both_kinds_of_group(rendered):

@@ -17,6 +17,20 @@ def rendered_manifests() -> list[dict[str, Any]]:
     objects = kubernetes.render(
         TEMPLATES, notebooks.manifest_context("intel-notebooks", "kubeflow", settings)
     )
+    private = notebooks.Settings.from_config(
+        {
+            **config,
+            "prepull-image-pull-secrets": "mirror-creds",
+            "prepull-tolerations": "[{key: dedicated, value: notebooks, effect: NoSchedule}]",
+        }
+    )
+    objects += [
+        o
+        for o in kubernetes.render(
+            TEMPLATES, notebooks.manifest_context("intel-notebooks", "kubeflow", private)
+        )
+        if o["kind"] == "DaemonSet"
+    ]
     for variant in (settings, notebooks.Settings.from_config({**config, "omp-num-threads": "4"})):
         poddefault = notebooks.poddefault(variant)
         poddefault["metadata"]["namespace"] = "alice"

@@ -212,3 +212,77 @@ def test_remove_deletes_the_daemonset_only_with_the_application(ctx, kube):
     assert kube.find("DaemonSet", "intel-notebooks-prepull") is not None
     ctx.run(ctx.on.remove(), state(planned_units=0, stored_states=out.stored_states))
     assert kube.find("DaemonSet", "intel-notebooks-prepull") is None
+
+
+def _tainted(name, key, effect="NoSchedule", value=""):
+    node = _node(name, [])
+    node["spec"] = {"taints": [{"key": key, "value": value, "effect": effect}]}
+    return node
+
+
+def test_tainted_nodes_are_reported_as_skipped_not_complete(ctx, kube):
+    kube.objects[("v1", "Node", None, "w1")] = _node("w1", [])
+    kube.objects[("v1", "Node", None, "gpu")] = _tainted("gpu", "nvidia.com/gpu", "NoExecute")
+    out = ctx.run(ctx.on.install(), state())
+    mark_daemonset(kube, ready=1, desired=1)  # the DaemonSet controller leaves "gpu" out
+    out = ctx.run(ctx.on.update_status(), out)
+    assert out.unit_status == testing.ActiveStatus(
+        "images cached on 1 of 2 nodes; 1 skipped for taints (set prepull-tolerations)"
+    )
+    tolerations = "[{key: nvidia.com/gpu, operator: Exists, effect: NoExecute}]"
+    out = ctx.run(ctx.on.config_changed(), state(config={"prepull-tolerations": tolerations}))
+    ds = kube.get_object("DaemonSet", "intel-notebooks-prepull", "kubeflow")
+    assert ds["spec"]["template"]["spec"]["tolerations"] == [
+        {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoExecute"}
+    ]
+    mark_daemonset(kube, ready=2, desired=2)
+    out = ctx.run(ctx.on.update_status(), out)
+    assert out.unit_status == testing.ActiveStatus()
+
+
+def test_only_tainted_nodes_blocks_naming_the_option(ctx, kube):
+    kube.objects[("v1", "Node", None, "cp")] = _tainted(
+        "cp", "node-role.kubernetes.io/control-plane"
+    )
+    out = ctx.run(ctx.on.install(), state())
+    mark_daemonset(kube, ready=0, desired=0)
+    out = ctx.run(ctx.on.update_status(), out)
+    assert out.unit_status == testing.BlockedStatus(
+        "pre-pull runs on no node: 1 selected nodes have taints it does not tolerate; "
+        "set prepull-tolerations"
+    )
+
+
+def test_pull_secrets_reach_the_daemonset_and_must_exist(ctx, kube):
+    config = {"prepull-image-pull-secrets": "mirror-creds"}
+    out = ctx.run(ctx.on.install(), state(config=config))
+    ds = kube.get_object("DaemonSet", "intel-notebooks-prepull", "kubeflow")
+    assert ds["spec"]["template"]["spec"]["imagePullSecrets"] == [{"name": "mirror-creds"}]
+    mark_daemonset(kube, ready=2, desired=2)
+    out = ctx.run(ctx.on.update_status(), out)
+    assert out.unit_status == testing.BlockedStatus(
+        "prepull-image-pull-secrets: no Secret mirror-creds in namespace kubeflow; "
+        "create it or fix the option"
+    )
+    kube.objects[("v1", "Secret", "kubeflow", "mirror-creds")] = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "mirror-creds", "namespace": "kubeflow"},
+        "type": "kubernetes.io/dockerconfigjson",
+    }
+    out = ctx.run(ctx.on.update_status(), out)
+    assert out.unit_status == testing.ActiveStatus()
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("prepull-tolerations", "[{key: a, operator: Exists, value: b}]"),
+        ("prepull-image-pull-secrets", "Not_A_Name"),
+    ],
+)
+def test_bad_prepull_options_block_naming_them(ctx, kube, option, value):
+    out = ctx.run(ctx.on.config_changed(), state(config={option: value}))
+    assert out.unit_status.name == "blocked"
+    assert out.unit_status.message.startswith(f"config {option}: expected")
+    assert kube.calls == []

@@ -131,6 +131,25 @@ def test_config_change_updates_the_workload_and_the_configmap(ctx, kube):
     assert ("apply", "ConfigMap/kubeflow/seldon-config") in kube.writes
 
 
+def test_user_id_zero_removes_the_user_from_the_operator_environment(ctx, kube):
+    """0 is "the image's user": sending "0" would make the operator run model pods as root."""
+    out = ctx.run(ctx.on.pebble_ready(container()), state())
+    assert env_of(out)["DEFAULT_USER_ID"] == env_of(out)["EXECUTOR_CONTAINER_USER"] == "8888"
+    changed = testing.State(
+        leader=True,
+        model=MODEL,
+        containers=out.containers,
+        secrets=out.secrets,
+        stored_states=out.stored_states,
+        config={"default-user-id": 0},
+    )
+    out = ctx.run(ctx.on.config_changed(), changed)
+    env = env_of(out)
+    assert "DEFAULT_USER_ID" not in env
+    assert "EXECUTOR_CONTAINER_USER" not in env
+    assert out.unit_status == testing.ActiveStatus()
+
+
 def test_non_leader_runs_the_operator_with_the_leaders_certificate(
     ctx, kube, cert_secret, webhook_cert
 ):

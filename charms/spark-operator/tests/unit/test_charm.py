@@ -124,6 +124,18 @@ def test_pebble_ready_starts_both_processes_and_prepares_the_cert_dir(ctx, kube)
     assert out.unit_status == testing.ActiveStatus()
 
 
+def test_spark_submit_defaults_keep_istio_out_of_drivers_and_executors(ctx, kube):
+    out = ctx.run(ctx.on.pebble_ready(container()), state())
+    workload = out.get_container("spark-operator")
+    defaults = workload.get_filesystem(ctx) / spark.SPARK_DEFAULTS.lstrip("/")
+    text = defaults.read_text()
+    for role in ("driver", "executor"):
+        assert f"spark.kubernetes.{role}.annotation.sidecar.istio.io/inject false" in text
+    controller = workload.plan.services["controller"]
+    assert controller.environment["SPARK_CONF_DIR"] == spark.SPARK_CONF_DIR
+    assert "--feature-gates=LoadSparkDefaults=true" in controller.command
+
+
 def test_cluster_wide_rbac_by_default_binds_the_application_account(ctx, kube):
     ctx.run(ctx.on.install(), state())
     role = kube.get_object("ClusterRole", "spark-operator-kubeflow-controller")
@@ -319,6 +331,7 @@ def test_volcano_adds_podgroup_rights(ctx, kube):
         ("controller-threads", 0),
         ("batch-scheduler", "kube-batch"),
         ("log-level", "loud"),
+        ("log-level", "warn"),
     ],
 )
 def test_bad_config_blocks_naming_the_option_and_changes_nothing(ctx, kube, option, value):
