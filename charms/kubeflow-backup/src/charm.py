@@ -176,9 +176,9 @@ class KubeflowBackupCharm(ops.CharmBase):
                 "deleted-by-retention": ",".join(result.expired) or "none",
             }
             what = f"{len(manifest.entries)} objects"
-            if result.retention_failed:
-                results["retention-failed"] = "\n".join(result.retention_failed)
-                what += f"; retention failed for {len(result.retention_failed)} old backups"
+            if result.cleanup_failed:
+                results["cleanup-failed"] = "\n".join(result.cleanup_failed)
+                what += f"; cleanup failed for {len(result.cleanup_failed)} old backups"
             event.set_results(results)
             self._remember_backup(started, manifest.id, what, True)
 

@@ -83,25 +83,39 @@ class BackupResult:
     manifest: Manifest
     cleaned_up: list[str] = field(default_factory=list)
     expired: list[str] = field(default_factory=list)
-    retention_failed: list[str] = field(default_factory=list)  # "<id>: <why>"
+    cleanup_failed: list[str] = field(default_factory=list)  # "<id>: <why>"
 
 
-def clean_incomplete(store: Store, cluster: k8s.Cluster, progress: Progress) -> list[str]:
-    """Delete interrupted backups (no manifest) and their snapshots; their ids.
+def clean_incomplete(
+    store: Store, cluster: k8s.Cluster, progress: Progress
+) -> tuple[list[str], list[str]]:
+    """Delete interrupted backups (no manifest) and their snapshots: ids deleted, failures.
 
-    A backup named by a live lease is being written by someone else and is left alone.
+    A backup named by a live lease is being written by someone else and is left alone. A
+    failure is reported ("<id>: <why>") and does not stop the new backup.
     """
     _, incomplete = store.summaries()
     live = live_backup_ids(store)
-    for backup_id in list(incomplete):
+    cleaned: list[str] = []
+    failed: list[str] = []
+    for backup_id in incomplete:
         if backup_id in live:
             progress(f"left backup {backup_id} alone: {live[backup_id]} is writing it")
-            incomplete.remove(backup_id)
             continue
-        deleted = store.delete(backup_id)
-        snapshots = cluster.delete_snapshots(backup_id)
+        try:
+            deleted = store.delete(backup_id)
+            snapshots = cluster.delete_snapshots(backup_id)
+        except (S3Error, KubernetesError) as err:
+            failed.append(f"{backup_id}: {_reason(err)}")
+            progress(f"could not delete incomplete backup {backup_id}: {_reason(err)}")
+            continue
+        cleaned.append(backup_id)
         progress(f"deleted incomplete backup {backup_id} ({deleted} keys, {snapshots} snapshots)")
-    return incomplete
+    return cleaned, failed
+
+
+def _reason(err: Exception) -> str:
+    return f"Kubernetes: {err}" if isinstance(err, KubernetesError) else str(err)
 
 
 def create_backup(
@@ -132,14 +146,14 @@ def create_backup(
     for claim in lease.acquire():
         progress(f"took over the lease of {claim}")
     try:
-        manifest, cleaned = _write_backup(
+        manifest, cleaned, failed = _write_backup(
             store, cluster, request, cipher, lease, progress, now, backup_id, namespaces
         )
-        expired, failed = apply_retention(store, cluster, request.retention, progress)
+        expired, retention_failed = apply_retention(store, cluster, request.retention, progress)
     finally:
         with contextlib.suppress(S3Error):  # a claim left behind expires by itself
             lease.release()
-    return BackupResult(manifest, cleaned, expired, failed)
+    return BackupResult(manifest, cleaned, expired, failed + retention_failed)
 
 
 def _write_backup(
@@ -152,14 +166,14 @@ def _write_backup(
     now: datetime.datetime,
     backup_id: str,
     namespaces: list[str],
-) -> tuple[Manifest, list[str]]:
-    """Everything create-backup writes, under the lease; the manifest and the ids cleaned up."""
+) -> tuple[Manifest, list[str], list[str]]:
+    """What create-backup writes, under the lease: the manifest, ids cleaned up, failures."""
 
     def step(message: str) -> None:
         lease.keep()
         progress(message)
 
-    cleaned = clean_incomplete(store, cluster, progress)
+    cleaned, failed = clean_incomplete(store, cluster, progress)
     found = cluster.collect(namespaces, request.include_secrets, step)
     manifest = Manifest(
         id=backup_id,
@@ -189,7 +203,7 @@ def _write_backup(
         store.withdraw(backup_id)
         raise
     progress(f"backup {backup_id} complete")
-    return manifest, cleaned
+    return manifest, cleaned, failed
 
 
 def _upload(
@@ -235,7 +249,7 @@ def apply_retention(
         try:
             delete_backup(store, cluster, backup_id)
         except (BackupError, S3Error, KubernetesError) as err:
-            reason = f"Kubernetes: {err}" if isinstance(err, KubernetesError) else str(err)
+            reason = _reason(err)
             failed.append(f"{backup_id}: {reason}")
             progress(f"retention: could not delete backup {backup_id}: {reason}")
         else:
@@ -304,7 +318,9 @@ def restore_backup(
     chosen = set(namespaces or manifest.namespaces)
     entries = [e for e in manifest.entries if _in_scope(e, chosen)]
     selected = Manifest(id=manifest.id, created=manifest.created, entries=entries)
-    check, contents = backup.read_back(store, selected, progress)
+    # An unsigned manifest's entries may lie about where an object belongs: check them all.
+    unsigned = manifest.seal == backup.UNSIGNED
+    check, contents = backup.read_back(store, manifest if unsigned else selected, progress)
     check.unlisted = store.unlisted(manifest)
     if not check.ok:
         raise BackupError(f"backup {manifest.id} is damaged, nothing restored: {check.problems()}")

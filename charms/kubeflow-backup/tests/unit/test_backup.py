@@ -59,7 +59,12 @@ def test_manifest_round_trip_and_refusals():
     assert parsed.seal == backup.SIGNED
     assert parsed.seal_problem(SIGNER) is None
     assert parsed.size == 10
-    for data in (b"{", b"[]", stored.replace(b'"format": 2', b'"format": 3')):
+    for data in (
+        b"{",
+        b"[]",
+        stored.replace(b'"format": 2', b'"format": 3'),
+        json.dumps({"format": 2, "id": original.id}).encode(),
+    ):
         with pytest.raises(backup.InvalidManifest, match="manifest is unreadable"):
             backup.Manifest.from_json(data, original.id, SIGNER)
     with pytest.raises(backup.InvalidManifest, match="is that of backup 20260115-103000-a1b2"):
