@@ -24,6 +24,9 @@ from lease import Lease, LeaseLost, live_backup_ids, utc_now
 
 logger = logging.getLogger(__name__)
 MAX_RETENTION = 1000
+# Manifests restore takes with allow-unsigned: written before signing, or signed with a key
+# this application does not have (a lost key). A signature that fails with our key never.
+UNCHECKABLE = (backup.UNSIGNED, backup.OTHER_KEY)
 
 
 @dataclass(frozen=True)
@@ -305,12 +308,15 @@ def restore_backup(
     """Check the signature and every checksum (and decrypt every Secret), then restore."""
     manifest = store.require_manifest(backup_id)
     problem = manifest.seal_problem(store.signer)
-    if problem and not (allow_unsigned and manifest.seal == backup.UNSIGNED):
-        hint = (
-            ": run verify-backup, then restore with allow-unsigned=true"
-            if manifest.seal == backup.UNSIGNED
-            else ""
-        )
+    uncheckable = manifest.seal in UNCHECKABLE
+    if problem and not (allow_unsigned and uncheckable):
+        hint = ""
+        if manifest.seal == backup.UNSIGNED:
+            hint = ": run verify-backup, then restore with allow-unsigned=true"
+        elif manifest.seal == backup.OTHER_KEY:
+            hint = (
+                " (if that key is lost: run verify-backup, then restore with allow-unsigned=true)"
+            )
         raise BackupError(f"{problem}; nothing restored{hint}")
     unknown = sorted(set(namespaces) - set(manifest.namespaces))
     if unknown:
@@ -318,9 +324,8 @@ def restore_backup(
     chosen = set(namespaces or manifest.namespaces)
     entries = [e for e in manifest.entries if _in_scope(e, chosen)]
     selected = Manifest(id=manifest.id, created=manifest.created, entries=entries)
-    # An unsigned manifest's entries may lie about where an object belongs: check them all.
-    unsigned = manifest.seal == backup.UNSIGNED
-    check, contents = backup.read_back(store, manifest if unsigned else selected, progress)
+    # An unchecked manifest's entries may lie about where an object belongs: check them all.
+    check, contents = backup.read_back(store, manifest if uncheckable else selected, progress)
     check.unlisted = store.unlisted(manifest)
     if not check.ok:
         raise BackupError(f"backup {manifest.id} is damaged, nothing restored: {check.problems()}")

@@ -185,7 +185,7 @@ def test_backups_written_before_signing_are_listed_as_unsigned_and_restored_on_r
     assert ctx.action_results["deleted-by-retention"] == old  # type: ignore[index]
 
 
-def test_a_backup_signed_with_another_key_names_the_fix(ctx, kube, ceph_rgw, bucket):
+def test_a_backup_signed_with_another_key_names_the_fix(ctx, kube, use_cluster, ceph_rgw, bucket):
     rel = s3_relation(ceph_rgw, bucket)
     act(ctx, "create-backup", state([rel]), namespaces="bob")
     backup_id = ctx.action_results["backup-id"]  # type: ignore[index]
@@ -199,6 +199,22 @@ def test_a_backup_signed_with_another_key_names_the_fix(ctx, kube, ceph_rgw, buc
     act(ctx, "list-backups", other_deployment, format="json")
     [row] = json.loads(ctx.action_results["backups"])  # type: ignore[index]
     assert row["state"] == "signed with another key"
+    failure = fails(ctx, "restore", other_deployment, **{"backup-id": backup_id})
+    assert failure.message.endswith(
+        "; nothing restored (if that key is lost: run verify-backup, then restore with "
+        "allow-unsigned=true)"
+    )
+    # the key is lost: the operator restores anyway, every entry checked against its object
+    target = use_cluster(empty_cluster())
+    act(ctx, "restore", other_deployment, **{"backup-id": backup_id, "allow-unsigned": True})
+    assert ctx.action_results["created"] == "4"  # type: ignore[index]
+    assert target.find("Notebook", "bob-nb", "bob") is not None
+    # a signature that fails with our own key is never taken
+    edit_manifest(ceph_rgw, bucket, backup_id, lambda d: d.update(description="x"))
+    failure = fails(
+        ctx, "restore", state([rel]), **{"backup-id": backup_id, "allow-unsigned": True}
+    )
+    assert "does not match its signature" in failure.message
 
 
 def test_without_a_key_listing_still_works_and_says_signatures_are_unchecked(
