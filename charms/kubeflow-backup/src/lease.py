@@ -24,8 +24,10 @@ more right after the manifest is written; losing the lease there withdraws the m
 
 Expiry is the holder's clock plus TTL_SECONDS, compared with the reader's clock, so the units'
 clocks must agree to within TTL_SECONDS - RENEW_SECONDS (NTP does far better). A claim made by
-this very unit is always stale: Juju runs one hook or action at a time per unit, so a claim of
-ours that we did not make in this run is left from a run that was killed.
+this very unit is always stale: Juju's uniter holds the unit's hook execution lock while it
+runs a hook or an action that is not marked `parallel` (none of ours is; juju/juju,
+docs/reference/.../list-of-juju-introspect-macros/juju_machine_lock.md), so a claim of ours
+that we did not make in this run is left from a run that was killed.
 
 The lease keeps honest writers apart; it is no protection against someone who can write to the
 bucket and chooses to ignore it. No ops here.

@@ -371,8 +371,9 @@ def test_a_writer_that_lost_its_lease_fails_and_does_not_report_success(
     )
     assert f"backup {backup_id} was not completed" in failure.message
     assert "backup-id" not in (ctx.action_results or {})
-    assert failure.state.unit_status.name == "blocked"
-    assert "failed: lost the backup lease" in failure.state.unit_status.message
+    status = failure.state.unit_status  # type: ignore[union-attr]
+    assert status.name == "blocked"
+    assert "failed: lost the backup lease" in status.message
     assert f"{ROOT}{backup_id}/manifest.json" not in keys(ceph_rgw, bucket, ROOT)
     takers[0].check()  # the new holder keeps its lease
 
