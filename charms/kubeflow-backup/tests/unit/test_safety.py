@@ -439,3 +439,79 @@ def test_a_failed_retention_reports_the_new_backup_and_why_cleanup_failed(
     assert results["cleanup-failed"] == "\n".join(
         f"{b}: Kubernetes: run: juju trust kubeflow-backup --scope=cluster" for b in (old, new)
     )
+
+
+def test_cleanup_leaves_a_backup_being_written_alone(kube, ceph_rgw, bucket):
+    writer = other_writer(ceph_rgw, bucket)
+    writer.acquire()
+    writer.store.put(writer.backup_id, "objects/x/configmap.core/a.json", b"{}")
+    abandoned = "20200101-000000-dead"
+    writer.store.put(abandoned, "objects/x/configmap.core/a.json", b"{}")
+    lines: list[str] = []
+    cleaned, failed = jobs.clean_incomplete(writer.store, in_cluster(kube), lines.append)
+    assert (cleaned, failed) == ([abandoned], [])
+    assert lines[0].startswith(f"deleted incomplete backup {abandoned} (1 keys, 0 snapshots)")
+    assert re.fullmatch(
+        f"left backup {writer.backup_id} alone: {re.escape(OTHER)} \\(backup {writer.backup_id}"
+        r"\) until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC is writing it",
+        lines[1],
+    )
+    assert keys(ceph_rgw, bucket, f"{ROOT}{writer.backup_id}/")
+    assert keys(ceph_rgw, bucket, f"{ROOT}{abandoned}/") == []
+
+
+def test_retention_that_cannot_even_list_reports_it(kube, ceph_rgw, bucket, monkeypatch):
+    store = other_writer(ceph_rgw, bucket).store
+
+    def unlisted(*_):
+        raise S3Error(f"S3 request for '{bucket}' failed: HTTP 500 InternalError", "x", 500)
+
+    monkeypatch.setattr(store, "summaries", unlisted)
+    lines: list[str] = []
+    assert jobs.apply_retention(store, in_cluster(kube), 1, lines.append) == (
+        [],
+        [f"listing the backups: S3 request for '{bucket}' failed: HTTP 500 InternalError"],
+    )
+    assert lines == [
+        f"retention: could not list the backups: S3 request for '{bucket}' failed: HTTP 500 "
+        "InternalError"
+    ]
+
+
+def test_a_lost_key_restore_still_needs_the_key_of_the_secrets(
+    ctx, kube, use_cluster, ceph_rgw, bucket
+):
+    rel = s3_relation(ceph_rgw, bucket)
+    act(ctx, "create-backup", state([rel]), **{"include-secrets": True})
+    backup_id = ctx.action_results["backup-id"]  # type: ignore[index]
+    other_deployment = ctx.run(ctx.on.install(), state([rel], secrets=()))
+    target = use_cluster(empty_cluster())
+    failure = fails(
+        ctx, "restore", other_deployment, **{"backup-id": backup_id, "allow-unsigned": True}
+    )
+    assert "holds Secrets encrypted with key" in failure.message
+    assert target.writes == []
+
+
+def test_an_unsigned_entry_that_misnames_a_secret_is_refused(
+    ctx, kube, use_cluster, ceph_rgw, bucket
+):
+    """Secrets are checked against their entry after decryption (their bytes are opaque)."""
+    rel = s3_relation(ceph_rgw, bucket)
+    act(ctx, "create-backup", state([rel]), **{"include-secrets": True, "namespaces": "alice"})
+    backup_id = ctx.action_results["backup-id"]  # type: ignore[index]
+
+    def misname(data: dict) -> None:
+        unsign(data)
+        entry_of(data, "Secret", "db-password").update(name="api-token")
+
+    edit_manifest(ceph_rgw, bucket, backup_id, misname)
+    target = use_cluster(empty_cluster())
+    failure = fails(
+        ctx, "restore", state([rel]), **{"backup-id": backup_id, "allow-unsigned": True}
+    )
+    assert failure.message == (
+        "backup damaged, nothing restored: Secret alice/api-token (the object holds v1 Secret "
+        "alice/db-password at objects/alice/secret.core/db-password.json.enc)"
+    )
+    assert target.writes == []
