@@ -180,11 +180,13 @@ class Manifest:
             raw = json.loads(data)
             if not isinstance(raw, dict) or raw.get("format") not in (FORMAT, UNSIGNED_FORMAT):
                 raise ValueError("format")
+            if not isinstance(raw.get("id"), str):
+                raise ValueError("id")
         except ValueError as err:
             raise InvalidManifest(f"backup {backup_id}: its manifest is unreadable") from err
         if raw.get("id") != backup_id:
             raise InvalidManifest(
-                f"backup {backup_id}: its manifest is that of backup {str(raw.get('id'))[:40]} "
+                f"backup {backup_id}: its manifest is that of backup {raw['id'][:40]} "
                 "(copied from another backup)"
             )
         seal = _seal(raw, backup_id, signer)

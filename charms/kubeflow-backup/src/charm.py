@@ -221,17 +221,17 @@ class KubeflowBackupCharm(ops.CharmBase):
         def work(store: backup.Store, cluster: k8s.Cluster, _: jobs.Settings) -> None:
             backup_id = str(event.params["backup-id"])
             manifest, check, snapshots = jobs.verify_backup(store, cluster, backup_id, event.log)
-            unsigned = manifest.seal_problem(store.signer)
+            untrusted = manifest.seal_problem(store.signer)
             event.set_results(
                 {
                     "backup-id": manifest.id,
                     "objects-checked": str(check.checked),
-                    "ok": str(check.ok and unsigned is None).lower(),
+                    "ok": str(check.ok and untrusted is None).lower(),
                     "signature": SIGNATURE_RESULT.get(manifest.seal, manifest.seal),
                     "volume-snapshots": ", ".join(f"{v} {k}" for k, v in snapshots.items()),
                 }
             )
-            problems = [unsigned] if unsigned else []
+            problems = [untrusted] if untrusted else []
             if not check.ok:
                 problems.append(f"backup {manifest.id} is damaged: {check.problems()}")
             if problems:

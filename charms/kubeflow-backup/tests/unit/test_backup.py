@@ -64,6 +64,7 @@ def test_manifest_round_trip_and_refusals():
         b"[]",
         stored.replace(b'"format": 2', b'"format": 3'),
         json.dumps({"format": 2, "id": original.id}).encode(),
+        json.dumps({"format": 2, "id": ["x"]}).encode(),
     ):
         with pytest.raises(backup.InvalidManifest, match="manifest is unreadable"):
             backup.Manifest.from_json(data, original.id, SIGNER)
