@@ -7,16 +7,23 @@ over what is left. Each writer therefore holds a lease while it writes:
 
     <root>leases/<token>.json     {"owner", "backup-id", "acquired", "expires", "held"}
 
-S3 as Ceph RGW 16 speaks it has no conditional PUT (no create-if-absent), so the lease is
-claimed in two steps with one object per claimant, each written only by its claimant:
+Conditional PUTs (If-None-Match / If-Match) would make one lease object atomic, and Ceph RGW
+16 honours If-None-Match (HTTP 412, tried on the test gateway), but the s3 relation may point
+at any S3 service: AWS S3 accepted them only in 2024
+(https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html), and a service
+that ignores the headers
+would let two writers in without a sign. So the lease is claimed with one object per claimant,
+each written only by its claimant, which needs nothing but S3's read-after-write and listing
+consistency:
 
 1. list the claims; delete the expired ones (takeover); refuse if a live one remains;
 2. write our claim (a candidate);
 3. list again; if another live claim is there, delete ours and refuse; else mark ours held.
 
-Of two claimants racing, the later one to write its claim always sees the earlier one in step
-3, because RGW lists an object once its PUT has returned; so at most one gets through, and
-at worst both refuse and the operator runs the action again. While working, the holder renews
+Of two claimants racing, the one whose second listing comes last always sees the other's
+claim, which was written before the other's listing began, because S3 (RGW too) lists an
+object once its PUT has returned; so at most one gets through, and at worst both refuse and
+the operator runs the action again. While working, the holder renews
 its claim (a new expiry) at least every RENEW_SECONDS. Renewing first reads the claim back:
 gone means another writer found it expired and took over, and a held claim newer than ours
 means the same; then we lost the lease and stop without writing a manifest. The check runs once
