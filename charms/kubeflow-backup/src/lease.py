@@ -11,10 +11,9 @@ Conditional PUTs (If-None-Match / If-Match) would make one lease object atomic, 
 16 honours If-None-Match (HTTP 412, tried on the test gateway), but the s3 relation may point
 at any S3 service: AWS S3 accepted them only in 2024
 (https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html), and a service
-that ignores the headers
-would let two writers in without a sign. So the lease is claimed with one object per claimant,
-each written only by its claimant, which needs nothing but S3's read-after-write and listing
-consistency:
+that ignores the headers would let two writers in without a sign. So the lease is claimed with
+one object per claimant, each written only by its claimant, which needs nothing but S3's
+read-after-write and listing consistency:
 
 1. list the claims; delete the expired ones (takeover); refuse if a live one remains;
 2. write our claim (a candidate);
