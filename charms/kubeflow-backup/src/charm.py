@@ -306,7 +306,11 @@ class KubeflowBackupCharm(ops.CharmBase):
         return message
 
     def _signer(self, settings: jobs.Settings, key: str) -> backup.Signer | None:
-        """The manifest signer, derived from the key that also encrypts Secrets."""
+        """The manifest signer, derived from the key that also encrypts Secrets.
+
+        Non-leader units read the application's own key by its label too, so reading actions
+        work on any unit (Juju 3.1+: juju/juju pull requests 14952 and 16997).
+        """
         self._key_problem = ""
         try:
             cipher = self._cipher(settings, create=key == CREATE_KEY)
