@@ -26,6 +26,7 @@ from object_storage import S3Requirer
 import backup
 import cluster as k8s
 import jobs
+import lease
 from dsplib import validation
 from dsplib.kubernetes import KubernetesError
 from dsplib.manifests import KubernetesManifests
@@ -40,6 +41,8 @@ S3_RELATION = "s3-credentials"
 KEY_LABEL = "backup-encryption-key"
 S3_TIMEOUT = 30.0
 MAX_LISTED_FAILURES = 20
+CREATE_KEY, READ_KEY, OPTIONAL_KEY = "create", "read", "optional"
+SIGNATURE_RESULT = {backup.SIGNED: "valid"}
 
 
 @dataclass
@@ -59,6 +62,7 @@ class KubeflowBackupCharm(ops.CharmBase):
     def __init__(self, framework: ops.Framework):
         super().__init__(framework)
         self._stored.set_default(last_backup="")
+        self._key_problem = ""
         self.k8s = KubernetesManifests(self)
         self.s3 = S3Requirer(self, S3_RELATION)
         for event in (
@@ -156,25 +160,29 @@ class KubeflowBackupCharm(ops.CharmBase):
                 snapshot_class=settings.snapshot_class,
                 retention=settings.retention,
                 app=self.app.name,
+                owner=self._lease_owner(),
             )
             cipher = self._cipher(settings, create=True) if request.include_secrets else None
             result = jobs.create_backup(store, cluster, request, cipher, event.log, started)
             manifest = result.manifest
-            event.set_results(
-                {
-                    "backup-id": manifest.id,
-                    "namespaces": ",".join(manifest.namespaces),
-                    "objects": str(len(manifest.entries)),
-                    "size": backup.human_bytes(manifest.size),
-                    "volume-snapshots": str(len(manifest.snapshots)),
-                    "skipped-kinds": ",".join(manifest.skipped_kinds) or "none",
-                    "cleaned-up": ",".join(result.cleaned_up) or "none",
-                    "deleted-by-retention": ",".join(result.expired) or "none",
-                }
-            )
-            self._remember_backup(started, manifest.id, f"{len(manifest.entries)} objects", True)
+            results = {
+                "backup-id": manifest.id,
+                "namespaces": ",".join(manifest.namespaces),
+                "objects": str(len(manifest.entries)),
+                "size": backup.human_bytes(manifest.size),
+                "volume-snapshots": str(len(manifest.snapshots)),
+                "skipped-kinds": ",".join(manifest.skipped_kinds) or "none",
+                "cleaned-up": ",".join(result.cleaned_up) or "none",
+                "deleted-by-retention": ",".join(result.expired) or "none",
+            }
+            what = f"{len(manifest.entries)} objects"
+            if result.cleanup_failed:
+                results["cleanup-failed"] = "\n".join(result.cleanup_failed)
+                what += f"; cleanup failed for {len(result.cleanup_failed)} old backups"
+            event.set_results(results)
+            self._remember_backup(started, manifest.id, what, True)
 
-        failure = self._run(event, work, leader=True)
+        failure = self._run(event, work, leader=True, key=CREATE_KEY)
         if failure is not None:
             self._remember_backup(started, "", failure, False)
 
@@ -182,37 +190,52 @@ class KubeflowBackupCharm(ops.CharmBase):
         def work(store: backup.Store, _: k8s.Cluster, __: jobs.Settings) -> None:
             from dsplib.s3 import S3NotFound
 
+            live: dict[str, lease.Claim] = {}
             try:
                 rows, incomplete = store.summaries()
             except S3NotFound:
                 rows, incomplete = [], []
+            else:
+                live = lease.live_backup_ids(store)
             if event.params.get("format") == "json":
                 listing = json.dumps([r.to_dict() for r in rows], indent=1)
             else:
                 listing = backup.table(rows) if rows else "no backups"
             results = {"backups": listing, "count": str(len(rows))}
-            if incomplete:
+            interrupted = [i for i in incomplete if i not in live]
+            if interrupted:
                 results["incomplete"] = (
-                    f"{len(incomplete)} interrupted backups, deleted by the next create-backup"
+                    f"{len(interrupted)} interrupted backups, deleted by the next create-backup"
+                )
+            if live:
+                results["in-progress"] = "\n".join(str(c) for c in live.values())
+            if store.signer is None:
+                results["signatures"] = "not checked: " + (
+                    self._key_problem or "this application has no backup key yet"
                 )
             event.set_results(results)
 
-        self._run(event, work)
+        self._run(event, work, key=OPTIONAL_KEY)
 
     def _on_verify_backup(self, event: ops.ActionEvent) -> None:
         def work(store: backup.Store, cluster: k8s.Cluster, _: jobs.Settings) -> None:
             backup_id = str(event.params["backup-id"])
             manifest, check, snapshots = jobs.verify_backup(store, cluster, backup_id, event.log)
+            untrusted = manifest.seal_problem(store.signer)
             event.set_results(
                 {
                     "backup-id": manifest.id,
                     "objects-checked": str(check.checked),
-                    "ok": str(check.ok).lower(),
+                    "ok": str(check.ok and untrusted is None).lower(),
+                    "signature": SIGNATURE_RESULT.get(manifest.seal, manifest.seal),
                     "volume-snapshots": ", ".join(f"{v} {k}" for k, v in snapshots.items()),
                 }
             )
+            problems = [untrusted] if untrusted else []
             if not check.ok:
-                raise backup.BackupError(f"backup {manifest.id} is damaged: {check.problems()}")
+                problems.append(f"backup {manifest.id} is damaged: {check.problems()}")
+            if problems:
+                raise backup.BackupError("; ".join(problems))
 
         self._run(event, work)
 
@@ -230,6 +253,7 @@ class KubeflowBackupCharm(ops.CharmBase):
                 options,
                 self._cipher(settings, create=False),
                 event.log,
+                allow_unsigned=bool(params.get("allow-unsigned")),
             )
             event.set_results(_restore_results(report))
             if report.failed:
@@ -254,10 +278,14 @@ class KubeflowBackupCharm(ops.CharmBase):
         work: Callable[[backup.Store, k8s.Cluster, jobs.Settings], None],
         *,
         leader: bool = False,
+        key: str = READ_KEY,
     ) -> str | None:
         """Run an action's work with the bucket and the cluster; the failure, None if it worked.
 
         A failure fails the action with a message that says what is wrong and how to fix it.
+        `key` says how the store gets the key that signs and checks manifests: CREATE_KEY
+        makes the charm's own key if missing, READ_KEY fails when the configured key cannot be
+        read, OPTIONAL_KEY goes on without one (manifests are then not checked).
         """
         ready = self._ready(leader)
         if isinstance(ready, str):
@@ -266,8 +294,9 @@ class KubeflowBackupCharm(ops.CharmBase):
             connection, settings = ready
 
             def with_store() -> None:
+                signer = self._signer(settings, key)
                 with _client(connection) as client:
-                    store = backup.Store(client, connection.bucket, connection.path)
+                    store = backup.Store(client, connection.bucket, connection.path, signer)
                     work(store, k8s.Cluster(self.k8s.engine), settings)
 
             message = _failure_message(with_store)
@@ -275,6 +304,26 @@ class KubeflowBackupCharm(ops.CharmBase):
             logger.error("%s failed: %s", event.handle.kind.removesuffix("_action"), message)
             event.fail(message)
         return message
+
+    def _signer(self, settings: jobs.Settings, key: str) -> backup.Signer | None:
+        """The manifest signer, derived from the key that also encrypts Secrets.
+
+        Non-leader units read the application's own key by its label too, so reading actions
+        work on any unit (Juju 3.1+: juju/juju pull requests 14952 and 16997).
+        """
+        self._key_problem = ""
+        try:
+            cipher = self._cipher(settings, create=key == CREATE_KEY)
+        except backup.BackupError as err:
+            if key != OPTIONAL_KEY:
+                raise
+            self._key_problem = str(err)
+            return None
+        return cipher.signer() if cipher else None
+
+    def _lease_owner(self) -> str:
+        """Who holds the backup lease: unique per unit of every deployment."""
+        return f"{self.unit.name} in model {self.model.name} ({self.model.uuid[:8]})"
 
     def _ready(self, leader: bool) -> tuple[S3Connection, jobs.Settings] | str:
         """The connection and settings an action needs, or why it cannot start."""

@@ -7,6 +7,7 @@ operator has to fix; S3 and Kubernetes errors pass through for the charm to word
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import logging
@@ -17,9 +18,15 @@ import backup
 import cluster as k8s
 from backup import BackupError, Cipher, Manifest, Progress, Store
 from dsplib import validation as check
+from dsplib.kubernetes import KubernetesError
+from dsplib.s3 import S3Error
+from lease import Lease, LeaseLost, live_backup_ids, utc_now
 
 logger = logging.getLogger(__name__)
 MAX_RETENTION = 1000
+# Manifests restore takes with allow-unsigned: written before signing, or signed with a key
+# this application does not have (a lost key). A signature that fails with our key never.
+UNCHECKABLE = (backup.UNSIGNED, backup.OTHER_KEY)
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,7 @@ class BackupRequest:
     snapshot_class: str = ""
     retention: int = 0
     app: str = "kubeflow-backup"
+    owner: str = "kubeflow-backup/0"  # who holds the lease: unit, model name and uuid
 
 
 @dataclass
@@ -78,16 +86,39 @@ class BackupResult:
     manifest: Manifest
     cleaned_up: list[str] = field(default_factory=list)
     expired: list[str] = field(default_factory=list)
+    cleanup_failed: list[str] = field(default_factory=list)  # "<id>: <why>"
 
 
-def clean_incomplete(store: Store, cluster: k8s.Cluster, progress: Progress) -> list[str]:
-    """Delete interrupted backups (no manifest) and their snapshots; their ids."""
+def clean_incomplete(
+    store: Store, cluster: k8s.Cluster, progress: Progress
+) -> tuple[list[str], list[str]]:
+    """Delete interrupted backups (no manifest) and their snapshots: ids deleted, failures.
+
+    A backup named by a live lease is being written by someone else and is left alone. A
+    failure is reported ("<id>: <why>") and does not stop the new backup.
+    """
     _, incomplete = store.summaries()
+    live = live_backup_ids(store)
+    cleaned: list[str] = []
+    failed: list[str] = []
     for backup_id in incomplete:
-        deleted = store.delete(backup_id)
-        snapshots = cluster.delete_snapshots(backup_id)
+        if backup_id in live:
+            progress(f"left backup {backup_id} alone: {live[backup_id]} is writing it")
+            continue
+        try:
+            deleted = store.delete(backup_id)
+            snapshots = cluster.delete_snapshots(backup_id)
+        except (S3Error, KubernetesError) as err:
+            failed.append(f"{backup_id}: {_reason(err)}")
+            progress(f"could not delete incomplete backup {backup_id}: {_reason(err)}")
+            continue
+        cleaned.append(backup_id)
         progress(f"deleted incomplete backup {backup_id} ({deleted} keys, {snapshots} snapshots)")
-    return incomplete
+    return cleaned, failed
+
+
+def _reason(err: Exception) -> str:
+    return f"Kubernetes: {err}" if isinstance(err, KubernetesError) else str(err)
 
 
 def create_backup(
@@ -98,7 +129,10 @@ def create_backup(
     progress: Progress,
     now: datetime.datetime,
 ) -> BackupResult:
-    """Save the objects, snapshot the volumes, write the manifest last, apply retention."""
+    """Take the lease; save the objects, snapshot the volumes, write the manifest last.
+
+    Then apply retention, whose failures are reported but do not undo the backup.
+    """
     store.ensure_bucket()  # wrong keys, TLS or network fail here, before anything is written
     namespaces = list(request.namespaces) or cluster.profile_namespaces()
     if not namespaces:
@@ -110,10 +144,40 @@ def create_backup(
         cluster.require_snapshot_class(request.snapshot_class)
     if request.include_secrets and cipher is None:
         raise BackupError("no encryption key for Secrets")  # the charm always passes one
-    cleaned = clean_incomplete(store, cluster, progress)
-
-    found = cluster.collect(namespaces, request.include_secrets, progress)
     backup_id = backup.new_id(now)
+    lease = Lease(store, request.owner, backup_id)
+    for claim in lease.acquire():
+        progress(f"took over the lease of {claim}")
+    try:
+        manifest, cleaned, failed = _write_backup(
+            store, cluster, request, cipher, lease, progress, now, backup_id, namespaces
+        )
+        expired, retention_failed = apply_retention(store, cluster, request.retention, progress)
+    finally:
+        with contextlib.suppress(S3Error):  # a claim left behind expires by itself
+            lease.release()
+    return BackupResult(manifest, cleaned, expired, failed + retention_failed)
+
+
+def _write_backup(
+    store: Store,
+    cluster: k8s.Cluster,
+    request: BackupRequest,
+    cipher: Cipher | None,
+    lease: Lease,
+    progress: Progress,
+    now: datetime.datetime,
+    backup_id: str,
+    namespaces: list[str],
+) -> tuple[Manifest, list[str], list[str]]:
+    """What create-backup writes, under the lease: the manifest, ids cleaned up, failures."""
+
+    def step(message: str) -> None:
+        lease.keep()
+        progress(message)
+
+    cleaned, failed = clean_incomplete(store, cluster, progress)
+    found = cluster.collect(namespaces, request.include_secrets, step)
     manifest = Manifest(
         id=backup_id,
         created=now.astimezone(datetime.timezone.utc).isoformat(timespec="microseconds"),
@@ -129,14 +193,20 @@ def create_backup(
         )
         progress(f"requested {len(manifest.snapshots)} volume snapshots")
     for n, obj in enumerate(found.objects, 1):
+        lease.keep()
         manifest.entries.append(_upload(store, backup_id, obj, cipher))
         if n % 50 == 0 or n == len(found.objects):
             progress(f"uploaded {n}/{len(found.objects)} objects")
-    manifest.finished = _utc_now().isoformat(timespec="seconds")
+    manifest.finished = utc_now().isoformat(timespec="seconds")
+    lease.check()
     store.put_manifest(manifest)
+    try:
+        lease.check()
+    except LeaseLost:  # another writer may have cleaned our objects away meanwhile
+        store.withdraw(backup_id)
+        raise
     progress(f"backup {backup_id} complete")
-    expired = apply_retention(store, cluster, request.retention, progress)
-    return BackupResult(manifest, cleaned, expired)
+    return manifest, cleaned, failed
 
 
 def _upload(
@@ -165,19 +235,41 @@ def _upload(
 
 def apply_retention(
     store: Store, cluster: k8s.Cluster, keep: int, progress: Progress
-) -> list[str]:
-    """Delete the oldest complete backups beyond `keep`; their ids."""
-    done, _ = store.summaries()
-    old = backup.expired(done, keep)
-    for backup_id in old:
-        delete_backup(store, cluster, backup_id)
-        progress(f"retention: deleted backup {backup_id}")
-    return old
+) -> tuple[list[str], list[str]]:
+    """Delete the oldest backups beyond `keep`: the ids deleted, and "<id>: <why>" failures.
+
+    Runs after the new backup is complete, so a failure here is reported, not raised.
+    """
+    deleted: list[str] = []
+    failed: list[str] = []
+    try:
+        done, _ = store.summaries()
+    except S3Error as err:
+        failed.append(f"listing the backups: {err}")
+        progress(f"retention: could not list the backups: {err}")
+        return deleted, failed
+    for backup_id in backup.expired(done, keep):
+        try:
+            delete_backup(store, cluster, backup_id)
+        except (BackupError, S3Error, KubernetesError) as err:
+            reason = _reason(err)
+            failed.append(f"{backup_id}: {reason}")
+            progress(f"retention: could not delete backup {backup_id}: {reason}")
+        else:
+            deleted.append(backup_id)
+            progress(f"retention: deleted backup {backup_id}")
+    return deleted, failed
 
 
 def delete_backup(store: Store, cluster: k8s.Cluster, backup_id: str) -> tuple[int, int]:
     """Delete every key of a backup and its volume snapshots; (keys, snapshots) deleted."""
     backup_id = backup.check_id(backup_id)
+    writer = live_backup_ids(store).get(backup_id)
+    if writer is not None:
+        raise BackupError(
+            f"backup {backup_id} is being written: {writer} holds the lease; "
+            "delete it once that create-backup has finished"
+        )
     keys = store.delete(backup_id)
     if keys == 0:
         raise BackupError(f"no backup {backup_id} in bucket '{store.bucket}'")
@@ -187,9 +279,14 @@ def delete_backup(store: Store, cluster: k8s.Cluster, backup_id: str) -> tuple[i
 def verify_backup(
     store: Store, cluster: k8s.Cluster | None, backup_id: str, progress: Progress
 ) -> tuple[Manifest, backup.Verification, dict[str, int]]:
-    """Re-read every object of a backup; also how many of its snapshots are ready."""
+    """Re-read every object of a backup; also how many of its snapshots are ready.
+
+    The manifest's signature is in `manifest.seal`; objects the manifest does not list are in
+    the verification's `unlisted`.
+    """
     manifest = store.require_manifest(backup_id)
     check, _ = backup.read_back(store, manifest, progress)
+    check.unlisted = store.unlisted(manifest)
     snapshots = {"ready": 0, "pending": 0, "gone": 0}
     if cluster is not None:
         for snapshot in manifest.snapshots:
@@ -206,16 +303,30 @@ def restore_backup(
     options: k8s.RestoreOptions,
     cipher: Cipher | None,
     progress: Progress,
+    allow_unsigned: bool = False,
 ) -> k8s.RestoreReport:
-    """Check every checksum (and decrypt every Secret) first, then put the objects back."""
+    """Check the signature and every checksum (and decrypt every Secret), then restore."""
     manifest = store.require_manifest(backup_id)
+    problem = manifest.seal_problem(store.signer)
+    uncheckable = manifest.seal in UNCHECKABLE
+    if problem and not (allow_unsigned and uncheckable):
+        hint = ""
+        if manifest.seal == backup.UNSIGNED:
+            hint = ": run verify-backup, then restore with allow-unsigned=true"
+        elif manifest.seal == backup.OTHER_KEY:
+            hint = (
+                " (if that key is lost: run verify-backup, then restore with allow-unsigned=true)"
+            )
+        raise BackupError(f"{problem}; nothing restored{hint}")
     unknown = sorted(set(namespaces) - set(manifest.namespaces))
     if unknown:
         raise BackupError(f"backup {manifest.id} has no namespace {', '.join(unknown)}")
     chosen = set(namespaces or manifest.namespaces)
     entries = [e for e in manifest.entries if _in_scope(e, chosen)]
     selected = Manifest(id=manifest.id, created=manifest.created, entries=entries)
-    check, contents = backup.read_back(store, selected, progress)
+    # An unchecked manifest's entries may lie about where an object belongs: check them all.
+    check, contents = backup.read_back(store, manifest if uncheckable else selected, progress)
+    check.unlisted = store.unlisted(manifest)
     if not check.ok:
         raise BackupError(f"backup {manifest.id} is damaged, nothing restored: {check.problems()}")
     encrypted = any(e.encrypted for e in entries)
@@ -243,14 +354,7 @@ def _decoded(entry: backup.Entry, contents: dict[str, bytes], cipher: Cipher | N
         if cipher is None:  # pragma: no cover - restore_backup refuses this earlier
             raise BackupError("no encryption key for Secrets")
         data = cipher.decrypt(data, entry.key)
-    try:
-        obj = json.loads(data)
-    except ValueError as err:
-        raise BackupError(f"{entry} is not JSON") from err
-    if not isinstance(obj, dict) or obj.get("kind") != entry.kind:
-        raise BackupError(f"{entry} does not hold a {entry.kind}")
-    return obj
-
-
-def _utc_now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
+        wrong = backup.mismatch(entry, data)  # read_back checked the others
+        if wrong:
+            raise BackupError(f"backup damaged, nothing restored: {wrong}")
+    return json.loads(data)

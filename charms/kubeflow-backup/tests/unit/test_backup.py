@@ -1,5 +1,6 @@
 """The bucket side: ids, manifest, encryption, listing and retention (against the real RGW)."""
 
+import dataclasses
 import datetime
 import json
 
@@ -10,13 +11,15 @@ from dsplib.s3 import S3Client
 from pytest_ceph_rgw import RGWEndpoint
 
 NOW = datetime.datetime(2026, 1, 15, 10, 30, 0, tzinfo=datetime.timezone.utc)
+SIGNER = backup.Cipher(b"k" * 32).signer()
+OTHER_SIGNER = backup.Cipher(b"o" * 32).signer()
 
 
 @pytest.fixture
 def store(ceph_rgw: RGWEndpoint, bucket: str):
     with S3Client(ceph_rgw.endpoint, ceph_rgw.access_key, ceph_rgw.secret_key) as client:
         client.create_bucket(bucket)
-        yield backup.Store(client, bucket, "/site/")
+        yield backup.Store(client, bucket, "/site/", SIGNER)
 
 
 def manifest(backup_id: str, created: str = "2026-01-15T10:30:00+00:00") -> backup.Manifest:
@@ -50,14 +53,167 @@ def test_manifest_round_trip_and_refusals():
         backup.Entry("objects/a.json", "ab" * 32, 10, "v1", "ConfigMap", "a", "alice")
     )
     original.snapshots.append(backup.Snapshot("alice", "s", "pvc"))
-    parsed = backup.Manifest.from_json(original.to_json(), original.id)
-    assert parsed == original
+    stored = original.to_json(SIGNER)
+    parsed = backup.Manifest.from_json(stored, original.id, SIGNER)
+    assert parsed == dataclasses.replace(original, signed_by=SIGNER.key_id)
+    assert parsed.seal == backup.SIGNED
+    assert parsed.seal_problem(SIGNER) is None
     assert parsed.size == 10
-    for data in (b"{", b"[]", original.to_json().replace(b'"format": 1', b'"format": 2')):
+    for data in (
+        b"{",
+        b"[]",
+        stored.replace(b'"format": 2', b'"format": 3'),
+        json.dumps({"format": 2, "id": original.id}).encode(),
+        json.dumps({"format": 2, "id": ["x"]}).encode(),
+    ):
         with pytest.raises(backup.InvalidManifest, match="manifest is unreadable"):
-            backup.Manifest.from_json(data, original.id)
-    with pytest.raises(backup.InvalidManifest):
-        backup.Manifest.from_json(original.to_json(), "20260115-103000-ffff")
+            backup.Manifest.from_json(data, original.id, SIGNER)
+    with pytest.raises(backup.InvalidManifest, match="is that of backup 20260115-103000-a1b2"):
+        backup.Manifest.from_json(stored, "20260115-103000-ffff", SIGNER)
+
+
+def signed_manifest() -> tuple[backup.Manifest, dict]:
+    m = manifest("20260115-103000-a1b2")
+    m.key_id = "0123456789abcdef"
+    m.entries.append(
+        backup.Entry(
+            "objects/alice/configmap.core/a.json", "ab" * 32, 10, "v1", "ConfigMap", "a", "alice"
+        )
+    )
+    m.entries.append(
+        backup.Entry(
+            "objects/alice/secret.core/s.json.enc",
+            "cd" * 32,
+            20,
+            "v1",
+            "Secret",
+            "s",
+            "alice",
+            True,
+        )
+    )
+    m.snapshots.append(backup.Snapshot("alice", "lab-20260115", "lab"))
+    return m, json.loads(m.to_json(SIGNER))
+
+
+def entry(data: dict, n: int = 0) -> dict:
+    return data["objects"][n]
+
+
+# Each change someone who can write to the bucket might make to a manifest.
+CHANGES = {
+    "namespace of an entry": lambda d: entry(d).update(namespace="bob"),
+    "name of an entry": lambda d: entry(d).update(name="b"),
+    "key of an entry": lambda d: entry(d).update(key="objects/alice/configmap.core/b.json"),
+    "checksum of an entry": lambda d: entry(d).update(sha256="ef" * 32),
+    "entry no longer encrypted": lambda d: entry(d, 1).update(encrypted=False),
+    "entry removed": lambda d: d["objects"].pop(0),
+    "entry added": lambda d: d["objects"].append(dict(entry(d), name="c")),
+    "namespaces": lambda d: d.update(namespaces=["alice", "mallory"]),
+    "time": lambda d: d.update(created="2099-01-01T00:00:00+00:00"),
+    "description": lambda d: d.update(description="edited"),
+    "snapshot": lambda d: d["snapshots"].clear(),
+    "Secrets key id": lambda d: d.update({"key-id": "fedcba9876543210"}),
+    "extra field": lambda d: d.update(extra=1),
+    "signature removed": lambda d: d.pop("hmac-sha256"),
+    "signature of another manifest": lambda d: d.update({"hmac-sha256": "00" * 32}),
+    "signature not a string": lambda d: d.update({"hmac-sha256": 1}),
+    "signer removed": lambda d: d.pop("signed-by"),
+}
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_any_change_to_a_signed_manifest_fails_its_signature(change):
+    m, data = signed_manifest()
+    CHANGES[change](data)
+    edited = json.dumps(data, indent=1).encode()
+    try:
+        parsed = backup.Manifest.from_json(edited, m.id, SIGNER)
+    except backup.InvalidManifest:
+        return  # no longer a manifest at all: refused just the same
+    assert parsed.seal in (backup.BAD_SIGNATURE, backup.OTHER_KEY)
+    assert parsed.seal_problem(SIGNER)
+
+
+def test_signature_states_and_their_messages():
+    m, data = signed_manifest()
+    stored = json.dumps(data).encode()
+    # the content is signed, not its layout: reformatting is not a change
+    assert backup.Manifest.from_json(stored, m.id, SIGNER).seal == backup.SIGNED
+
+    bad = dict(data, description="edited")
+    parsed = backup.Manifest.from_json(json.dumps(bad).encode(), m.id, SIGNER)
+    assert parsed.seal == backup.BAD_SIGNATURE
+    assert parsed.seal_problem(SIGNER) == (
+        f"the manifest of backup {m.id} does not match its signature: "
+        "it was changed after the backup was written"
+    )
+
+    other = backup.Manifest.from_json(stored, m.id, OTHER_SIGNER)
+    assert other.seal == backup.OTHER_KEY
+    assert other.seal_problem(OTHER_SIGNER) == (
+        f"the manifest of backup {m.id} is signed with key {SIGNER.key_id}, not this "
+        f"application's key {OTHER_SIGNER.key_id}: set encryption-key-secret to the key it "
+        "was made with"
+    )
+
+    unchecked = backup.Manifest.from_json(stored, m.id, None)
+    assert unchecked.seal == backup.UNCHECKED
+    assert "has no backup key yet" in (unchecked.seal_problem(None) or "")
+
+    # the id is bound in: a manifest moved to another backup's prefix, id and all, fails
+    moved = dict(data, id="20260115-103000-ffff")
+    parsed = backup.Manifest.from_json(json.dumps(moved).encode(), moved["id"], SIGNER)
+    assert parsed.seal == backup.BAD_SIGNATURE
+
+    # a manifest written before signing
+    old = {k: v for k, v in data.items() if k not in ("hmac-sha256", "signed-by")}
+    old["format"] = 1
+    parsed = backup.Manifest.from_json(json.dumps(old).encode(), m.id, SIGNER)
+    assert parsed.seal == backup.UNSIGNED
+    assert parsed.entries == m.entries
+    assert parsed.seal_problem(SIGNER) == (
+        f"backup {m.id} was written before kubeflow-backup signed its manifests, "
+        "so a change to its manifest cannot be detected"
+    )
+
+
+def test_the_signing_key_is_derived_and_tells_keys_apart():
+    cipher = backup.Cipher(b"k" * 32)
+    assert cipher.signer().key_id == cipher.key_id
+    m, _ = signed_manifest()
+    body = {"id": m.id}
+    assert SIGNER.sign(m.id, body) == cipher.signer().sign(m.id, body)
+    assert SIGNER.sign(m.id, body) != OTHER_SIGNER.sign(m.id, body)
+    assert SIGNER.sign(m.id, body) != SIGNER.sign("20260115-103000-ffff", body)
+    # the derived key is not the encryption key itself
+    assert backup.Signer(b"k" * 32, SIGNER.key_id).sign(m.id, body) != SIGNER.sign(m.id, body)
+
+
+def test_mismatch_ties_the_entry_to_the_object():
+    obj = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "a", "namespace": "alice"},
+    }
+    data = json.dumps(obj).encode()
+    good = backup.Entry(
+        "objects/alice/configmap.core/a.json", "x", 1, "v1", "ConfigMap", "a", "alice"
+    )
+    assert backup.mismatch(good, data) is None
+    moved = dataclasses.replace(good, namespace="bob")
+    assert backup.mismatch(moved, data) == (
+        "ConfigMap bob/a (the object holds v1 ConfigMap alice/a at "
+        "objects/alice/configmap.core/a.json)"
+    )
+    assert backup.mismatch(dataclasses.replace(good, kind="Secret"), data)
+    assert (
+        backup.mismatch(good, b"[1]")
+        == "ConfigMap alice/a (the object is not a Kubernetes object)"
+    )
+    assert (
+        backup.mismatch(good, b"{") == "ConfigMap alice/a (the object is not a Kubernetes object)"
+    )
 
 
 def test_cipher_round_trip_binds_the_key_and_detects_tampering():
@@ -95,12 +251,45 @@ def test_retention_keeps_the_newest_complete_backups():
     assert backup.expired(rows, 9) == []
 
 
+def test_retention_counts_signed_backups_only():
+    def row(day: int, state: str) -> backup.Summary:
+        return backup.Summary(
+            f"202601{day:02}-000000-00{day:02}", f"2026-01-{day:02}", [], 1, 1, state
+        )
+
+    signed = [row(d, backup.SIGNED) for d in (10, 11, 12)]
+    unsigned = [row(1, backup.UNSIGNED), row(11, backup.UNSIGNED)]
+    forged = [
+        row(30, backup.BAD_SIGNATURE),
+        row(2, backup.BAD_SIGNATURE),
+        row(31, backup.OTHER_KEY),
+    ]
+    rows = signed + unsigned + forged
+    # the two newest signed ones stay; the older signed one and unsigned ones older than the
+    # oldest kept go; forged manifests neither count (even "newer") nor get deleted
+    assert backup.expired(rows, 2) == [unsigned[0].id, signed[0].id]
+    # until `keep` signed backups exist, unsigned ones are all kept
+    assert backup.expired(unsigned + forged + signed[:1], 2) == []
+
+
 def test_summaries_sort_newest_first_and_show_unreadable_manifests(store: backup.Store):
     older, newer = manifest("20260115-103000-bbbb"), manifest("20260115-103000-aaaa")
     newer.created = "2026-01-15T10:30:00.5+00:00"
     for m in (older, newer):
         store.put(m.id, "objects/x.json", b"{}")
         store.put_manifest(m)
+    unsigned = manifest("20260115-103000-1111", "2026-01-15T10:29:00+00:00")
+    data = json.loads(unsigned.to_json(SIGNER))
+    data.update(format=1, description="old")
+    del data["hmac-sha256"], data["signed-by"]
+    store.put(unsigned.id, backup.MANIFEST, json.dumps(data).encode())
+    tampered = json.loads(older.to_json(SIGNER))
+    tampered["namespaces"] = ["mallory"]
+    store.put(
+        "20260115-103000-2222",
+        backup.MANIFEST,
+        json.dumps(dict(tampered, id="20260115-103000-2222")).encode(),
+    )
     store.put("20260115-103000-cccc", backup.MANIFEST, b"garbage")
     store.put("20260115-103000-dddd", "objects/x.json", b"{}")  # interrupted
     store.client.put_object(store.bucket, f"{store.root}not-a-backup/x", b"")
@@ -109,8 +298,16 @@ def test_summaries_sort_newest_first_and_show_unreadable_manifests(store: backup
     assert [(s.id, s.state) for s in done] == [
         ("20260115-103000-aaaa", "done"),
         ("20260115-103000-bbbb", "done"),
+        ("20260115-103000-2222", "bad signature"),
+        ("20260115-103000-1111", "unsigned"),
         ("20260115-103000-cccc", "unreadable manifest"),
     ]
+    unchecked = backup.Store(store.client, store.bucket, "/site/")
+    assert {s.state for s in unchecked.summaries()[0]} == {
+        "signature not checked",
+        "unsigned",
+        "unreadable manifest",
+    }
     assert incomplete == ["20260115-103000-dddd"]
     with pytest.raises(backup.InvalidManifest):
         store.require_manifest("20260115-103000-cccc")
@@ -132,15 +329,22 @@ def test_delete_removes_the_manifest_first_and_every_key(store: backup.Store, mo
     assert store.delete(m.id) == 0
 
 
+def config_map(name: str, value: str) -> bytes:
+    meta = {"name": name, "namespace": "alice"}
+    obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": {"v": value}}
+    return json.dumps(obj).encode()
+
+
 def test_read_back_reports_bad_and_missing_objects(store: backup.Store):
     m = manifest("20260115-103000-ffff")
-    for name, data in (("a", b'{"a": 1}'), ("b", b'{"b": 2}'), ("c", b'{"c": 3}')):
+    for name in ("a", "b", "c"):
         key = f"objects/alice/configmap.core/{name}.json"
+        data = config_map(name, "1")
         store.put(m.id, key, data)
         m.entries.append(
             backup.Entry(key, backup.sha256(data), len(data), "v1", "ConfigMap", name, "alice")
         )
-    store.put(m.id, m.entries[1].key, b'{"b": 3}')  # same size, other content
+    store.put(m.id, m.entries[1].key, config_map("b", "2"))  # same size, other content
     store.client.delete_object(store.bucket, store.prefix(m.id) + m.entries[2].key)
     lines: list[str] = []
     check, contents = backup.read_back(store, m, lines.append, every=2)
@@ -151,6 +355,28 @@ def test_read_back_reports_bad_and_missing_objects(store: backup.Store):
     )
     assert list(contents) == [m.entries[0].key]
     assert lines == ["read 2/3 objects", "read 3/3 objects"]
+
+
+def test_objects_the_manifest_does_not_list_are_found(store: backup.Store):
+    m = manifest("20260115-103000-abab")
+    data = json.dumps(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": "alice"}}
+    ).encode()
+    key = "objects/alice/configmap.core/a.json"
+    store.put(m.id, key, data)
+    m.entries.append(
+        backup.Entry(key, backup.sha256(data), len(data), "v1", "ConfigMap", "a", "alice")
+    )
+    store.put_manifest(m)
+    assert store.unlisted(m) == []
+    store.put(m.id, "objects/alice/configmap.core/added.json", data)
+    assert store.unlisted(m) == ["objects/alice/configmap.core/added.json"]
+    check = backup.Verification(unlisted=store.unlisted(m))
+    assert not check.ok
+    assert check.problems() == "objects/alice/configmap.core/added.json (not in the manifest)"
+    store.withdraw(m.id)
+    assert store.manifest(m.id) is None
+    assert store.keys(m.id) == [key, "objects/alice/configmap.core/added.json"]
 
 
 def test_table_and_sizes():
