@@ -1,7 +1,7 @@
 # Shortcuts to the same commands as ./dev (see README.md), and the entry points that need more
 # than Python: the notebook container images.
 .PHONY: test lint format unit static pack bench integration deploy images-list diagram reference \
-	cos-overlay
+	cos-overlay airgap-overlay
 
 test:
 	./dev test
@@ -21,6 +21,9 @@ reference:
 
 cos-overlay:
 	./dev tox -q -e cos-overlay
+
+airgap-overlay:
+	./dev tox -q -e airgap-overlay
 
 # Notebook images (images/):
 #   make images            build, smoke-test (inside each image) and push the notebook images
