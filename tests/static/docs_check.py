@@ -62,6 +62,11 @@ CHARMHUB_APPS = {
     "ldap-integrator": "ldap-integrator",
     "grafana": "grafana-k8s",
     "jupyter-ui": "jupyter-ui",
+    # HTTPS at the gateway (overlays/tls.yaml, docs/how-to/tls.md)
+    "istio-pilot": "istio-pilot",
+    "oidc-gatekeeper": "oidc-gatekeeper",
+    "self-signed-certificates": "self-signed-certificates",
+    "manual-tls-certificates": "manual-tls-certificates",
 }
 KNOWN_EXTENSIONS = (
     ".py", ".md", ".yaml", ".yml", ".json", ".toml", ".ini", ".sh", ".txt", ".j2", ".svg",
