@@ -131,7 +131,11 @@ def _image(layout: Path, content: str, arch: str) -> dict:
         "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **layer}],
     }
     descriptor = _blob(layout, json.dumps(manifest).encode())
-    return {"mediaType": OCI_MANIFEST, **descriptor, "platform": {"architecture": arch, "os": "linux"}}
+    return {
+        "mediaType": OCI_MANIFEST,
+        **descriptor,
+        "platform": {"architecture": arch, "os": "linux"},
+    }
 
 
 def write_layout(layout: Path, images: dict[str, tuple[str, ...]]) -> None:

@@ -96,7 +96,7 @@ def render(bundle: dict[str, Any], mirror: str = DEFAULT_MIRROR) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Write the overlay for the given mirror."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--mirror", default=DEFAULT_MIRROR, help="host[:port] of the mirror")
     parser.add_argument("--output", type=Path, default=OUTPUT)
     args = parser.parse_args(argv)

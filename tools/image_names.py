@@ -22,7 +22,9 @@ LEGACY_DOCKER_HUB = "index.docker.io"
 # distribution/reference regexp.go: a tag is [\w][\w.-]{0,127}, a digest algorithm:hex.
 TAG = re.compile(r"^[\w][\w.-]{0,127}$")
 DIGEST = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}$")
-PATH = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
+PATH = re.compile(
+    r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$"
+)
 
 
 class BadReference(ValueError):

@@ -75,7 +75,7 @@ class Skopeo:
     def run(self, args: list[str], timeout: float | None = None) -> subprocess.CompletedProcess:
         """Run skopeo; a missing binary is an error with the install hint."""
         try:
-            return subprocess.run(  # noqa: S603
+            return subprocess.run(
                 [self.binary, *args], capture_output=True, timeout=timeout, check=False
             )
         except FileNotFoundError:
@@ -243,8 +243,8 @@ def load(directory: Path, registry: str, skopeo: Skopeo, images=None, out=print)
                 report.present.append(image)
                 out(f"present {name} ({digest})")
                 continue
-            copy_verified(skopeo, f"dir:{layout}", f"docker://{name}", digest,
-                          (None, skopeo.mirror_tls))  # fmt: skip
+            tls = (None, skopeo.mirror_tls)
+            copy_verified(skopeo, f"dir:{layout}", f"docker://{name}", digest, tls)
             report.copied.append(image)
             out(f"copied  {layout} -> {name} ({digest})")
         except CopyFailed as error:
@@ -266,7 +266,7 @@ def read_images(path: str | None) -> list[str]:
 
 def parser() -> argparse.ArgumentParser:
     """The command line: push, save and load."""
-    top = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    top = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     commands = top.add_subparsers(dest="command", required=True)
     push_cmd = commands.add_parser("push", help="upstream registries -> REGISTRY")
     push_cmd.add_argument("registry", help="the mirror, host[:port]")
@@ -278,12 +278,15 @@ def parser() -> argparse.ArgumentParser:
     for command in (push_cmd, save_cmd, load_cmd):
         command.add_argument("--images", help="file with one image per line (- for stdin)")
         command.add_argument("--skopeo", default="skopeo", help="the skopeo binary")
+    insecure = "plain HTTP or unverified TLS to the {}"
     for command in (push_cmd, save_cmd):
-        command.add_argument("--insecure-source", action="store_true",
-                             help="plain HTTP or unverified TLS to the upstream registries")  # fmt: skip
+        command.add_argument(
+            "--insecure-source", action="store_true", help=insecure.format("upstream registries")
+        )
     for command in (push_cmd, load_cmd):
-        command.add_argument("--insecure-mirror", action="store_true",
-                             help="plain HTTP or unverified TLS to the mirror")  # fmt: skip
+        command.add_argument(
+            "--insecure-mirror", action="store_true", help=insecure.format("mirror")
+        )
     return top
 
 

@@ -13,9 +13,9 @@ import yaml
 from bundles import ROOT, load
 
 sys.path.insert(0, str(ROOT / "tools"))
-import airgap_overlay  # noqa: E402
-from image_names import BadReference, ImageRef, mirror_name, mirror_names, parse  # noqa: E402
-from images_list import MLSERVER_SUFFIXES, all_images, images_of  # noqa: E402
+import airgap_overlay
+from image_names import BadReference, ImageRef, mirror_name, mirror_names, parse
+from images_list import MLSERVER_SUFFIXES, all_images, images_of
 
 OVERLAY = ROOT / "overlays" / "airgap.yaml"
 MIRROR = airgap_overlay.DEFAULT_MIRROR
@@ -33,7 +33,7 @@ def overlay_images(overlay: dict) -> set[str]:
 
 def test_the_committed_overlay_is_what_the_generator_writes_for_the_default_mirror():
     assert OVERLAY.read_text() == airgap_overlay.render(load(ROOT / "bundle.yaml")), (
-        "overlays/airgap.yaml is out of date: run make airgap-overlay (./dev tox -e airgap-overlay)"
+        "overlays/airgap.yaml is stale: run make airgap-overlay (./dev tox -e airgap-overlay)"
     )
 
 
@@ -93,7 +93,9 @@ def test_references_normalise_as_docker_reads_them(reference: str, expected: Ima
     assert parse(reference) == expected
 
 
-@pytest.mark.parametrize("reference", ["docker.io/Upper/case:1", "a/b:bad tag", "x@sha256:short", "a//b"])
+@pytest.mark.parametrize(
+    "reference", ["docker.io/Upper/case:1", "a/b:bad tag", "x@sha256:short", "a//b"]
+)
 def test_malformed_references_are_refused(reference: str):
     with pytest.raises(BadReference):
         parse(reference)

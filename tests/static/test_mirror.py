@@ -17,15 +17,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from registries import manifest_digest, registry, skopeo, write_layout
 
 from bundles import ROOT, load
+from registries import manifest_digest, registry, skopeo, write_layout
 
 sys.path.insert(0, str(ROOT / "tools"))
-import airgap_overlay  # noqa: E402
-import mirror_images  # noqa: E402
-from image_names import parse  # noqa: E402
-from images_list import image_settings  # noqa: E402
+import airgap_overlay
+import mirror_images
+from image_names import parse
+from images_list import image_settings
 
 DOCKER_V2S2 = "application/vnd.docker.distribution.manifest.v2+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -42,7 +42,11 @@ def test_images() -> dict[str, tuple[str, tuple[str, ...], str | None]]:
     """Layout name -> (repository path:tag, platforms, skopeo --format) of the test images."""
     return {
         "dex": (_path(bundle_image("dex-auth", "oci-image")), ("amd64",), None),
-        "mlserver": (_path(bundle_image("seldon-core", "mlserver-image")), ("amd64", "arm64"), None),
+        "mlserver": (
+            _path(bundle_image("seldon-core", "mlserver-image")),
+            ("amd64", "arm64"),
+            None,
+        ),
         "spark": (_path(bundle_image("spark-operator", "spark-image")), ("amd64",), "v2s2"),
         "mysql": ("canonical/charmed-mysql:8.0", ("amd64",), None),
     }
@@ -75,7 +79,9 @@ class Upstream:
 @pytest.fixture
 def upstream(tmp_path: Path):
     """A registry holding the test images; the charmed-mysql image is referenced by digest."""
-    write_layout(tmp_path / "layout", {name: archs for name, (_, archs, _) in test_images().items()})
+    write_layout(
+        tmp_path / "layout", {name: archs for name, (_, archs, _) in test_images().items()}
+    )
     with registry(tmp_path / "upstream") as host:
         digests = {}
         for name, (path, _, fmt) in test_images().items():
@@ -109,7 +115,9 @@ def mirrored(reference: str, host: str) -> str:
 
 def test_push_copies_every_image_with_its_path_and_digest(upstream, mirror, tmp_path):
     images = upstream.write_list(tmp_path / "images.txt")
-    code, out = run("push", mirror, "--images", str(images), "--insecure-source", "--insecure-mirror")
+    code, out = run(
+        "push", mirror, "--images", str(images), "--insecure-source", "--insecure-mirror"
+    )
     assert code == 0, out
     assert out[-1] == "4 copied, 0 already there, 0 failed"
     for reference, digest in upstream.digests.items():
@@ -120,7 +128,9 @@ def test_push_copies_every_image_with_its_path_and_digest(upstream, mirror, tmp_
     raw = skopeo("inspect", "--raw", "--tls-verify=false", f"docker://{mirrored(spark, mirror)}")
     assert json.loads(raw.stdout)["mediaType"] == DOCKER_V2S2
     mlserver = mirrored(next(r for r in upstream.references if "/mlserver:" in r), mirror)
-    index = json.loads(skopeo("inspect", "--raw", "--tls-verify=false", f"docker://{mlserver}").stdout)
+    index = json.loads(
+        skopeo("inspect", "--raw", "--tls-verify=false", f"docker://{mlserver}").stdout
+    )
     assert index["mediaType"] == OCI_INDEX
     repository = mlserver.rsplit(":", 1)[0]
     for platform in index["manifests"]:  # --all: every platform's manifest is in the mirror too
@@ -137,7 +147,13 @@ def test_a_second_push_copies_nothing_and_a_changed_image_again(upstream, mirror
     assert all(line.startswith("present ") for line in out[:-1])
     dex = next(r for r in upstream.references if "/dex:" in r)
     write_layout(tmp_path / "rebuilt", {"dex": ("arm64",)})
-    skopeo("copy", "--dest-tls-verify=false", "--quiet", f"oci:{tmp_path / 'rebuilt'}:dex", f"docker://{dex}")
+    skopeo(
+        "copy",
+        "--dest-tls-verify=false",
+        "--quiet",
+        f"oci:{tmp_path / 'rebuilt'}:dex",
+        f"docker://{dex}",
+    )
     code, out = run("push", mirror, "--images", str(images), *flags)
     assert out[-1] == "1 copied, 3 already there, 0 failed"
     assert manifest_digest(mirrored(dex, mirror)) == manifest_digest(dex) != upstream.digests[dex]
@@ -146,7 +162,9 @@ def test_a_second_push_copies_nothing_and_a_changed_image_again(upstream, mirror
 def test_a_missing_image_fails_by_name_and_the_others_are_copied(upstream, mirror, tmp_path):
     missing = f"{upstream.host}/seldonio/no-such-image:1.0"
     images = upstream.write_list(tmp_path / "images.txt", (missing,))
-    code, out = run("push", mirror, "--images", str(images), "--insecure-source", "--insecure-mirror")
+    code, out = run(
+        "push", mirror, "--images", str(images), "--insecure-source", "--insecure-mirror"
+    )
     assert code == 1
     assert out[-2] == "4 copied, 0 already there, 1 failed"
     assert out[-1] == f"FAILED {missing}: {missing} is not in its registry (manifest unknown)"
@@ -159,7 +177,9 @@ def test_a_digest_the_registry_does_not_serve_fails(upstream, mirror, tmp_path):
     wrong = f"{dex.rsplit(':', 1)[0]}@sha256:{'0' * 64}"
     images = tmp_path / "images.txt"
     images.write_text(wrong + "\n")
-    code, out = run("push", mirror, "--images", str(images), "--insecure-source", "--insecure-mirror")
+    code, out = run(
+        "push", mirror, "--images", str(images), "--insecure-source", "--insecure-mirror"
+    )
     assert code == 1
     assert out[-1].startswith(f"FAILED {wrong}: ")
 
@@ -218,7 +238,10 @@ def test_the_airgap_overlay_names_the_images_where_push_puts_them(upstream, mirr
     must name exactly what `push` wrote there, with the upstream digests.
     """
     images = upstream.write_list(tmp_path / "images.txt")
-    assert run("push", mirror, "--images", str(images), "--insecure-source", "--insecure-mirror")[0] == 0
+    assert (
+        run("push", mirror, "--images", str(images), "--insecure-source", "--insecure-mirror")[0]
+        == 0
+    )
     overlay = yaml.safe_load(airgap_overlay.render(load(ROOT / "bundle.yaml"), mirror))
     apps = overlay["applications"]
     named = {

@@ -51,7 +51,7 @@ def certificate_problems(deployment: dict) -> list[str]:
 
 
 def with_provider(charm: str) -> dict:
-    """bundle + tls.yaml, with the certificate application deploying another charm."""
+    """The bundle with tls.yaml, with the certificate application deploying another charm."""
     deployment = merge(load(BUNDLE), load(OVERLAY))
     deployment["applications"]["self-signed-certificates"]["charm"] = charm
     return deployment
@@ -71,7 +71,9 @@ def test_a_certificate_for_another_name_than_the_issuer_fails():
 
 def test_an_http_issuer_fails():
     deployment = with_provider("self-signed-certificates")
-    deployment["applications"]["dex-auth"]["options"]["issuer-url"] = "http://kubeflow.example.com/dex"
+    deployment["applications"]["dex-auth"]["options"]["issuer-url"] = (
+        "http://kubeflow.example.com/dex"
+    )
     assert any("is not https" in p for p in certificate_problems(deployment))
 
 
