@@ -117,3 +117,8 @@ def test_two_images_that_would_share_a_mirror_name_are_refused():
 def test_a_mirror_with_a_scheme_or_no_host_is_refused(mirror: str):
     with pytest.raises(BadReference):
         mirror_name("busybox", mirror)
+
+
+def test_no_two_images_of_the_platform_share_a_mirror_name():
+    images = all_images()
+    assert len(mirror_names(images, MIRROR)) == len(images)

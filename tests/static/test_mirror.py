@@ -259,3 +259,15 @@ def test_without_skopeo_the_command_says_how_to_install_it():
     tool = mirror_images.Skopeo(binary="/nonexistent/skopeo")
     with pytest.raises(SystemExit, match="apt-get install skopeo"):
         tool.digest("docker://example.com/a:1")
+
+
+def test_images_that_would_share_a_mirror_name_stop_the_command_before_any_copy(tmp_path):
+    images = tmp_path / "images.txt"
+    images.write_text("docker.io/kubeflow/x:1\nghcr.io/kubeflow/x:1\n")
+    tool = tmp_path / "no-skopeo"  # never run: the names are refused first
+    code, out = run("push", "m:5000", "--images", str(images), "--skopeo", str(tool))
+    assert code == 2
+    assert out == [
+        "error: docker.io/kubeflow/x:1 and ghcr.io/kubeflow/x:1 would both be m:5000/kubeflow/x:1"
+        " in the mirror"
+    ]
