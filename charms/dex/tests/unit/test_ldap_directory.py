@@ -14,12 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from ops import testing
 
-import dex
+import ldap_relation
 import slapd
-from conftest import MODEL
 from dex_ldap import DexLoginError, Identity, login
 
 pytestmark = pytest.mark.slow
@@ -39,35 +37,17 @@ def render(
     **data,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Dex's LDAP connector and service environment for a provider pointing at `directory`."""
-    secret = testing.Secret(tracked_content={"password": password})
     bag = {
         "urls": f'["{directory.url}"]',
         "ldaps_urls": "[]",
         "base_dn": slapd.SUFFIX,
         "bind_dn": slapd.BIND_DN,
-        "bind_password_secret": secret.id,
-        "auth_method": "simple",
         "starttls": "True",
         **data,
     }
-    relation = testing.Relation("ldap", remote_app_name="ldap-integrator", remote_app_data=bag)
-    container = testing.Container("dex", can_connect=True)
-    out = ctx.run(
-        ctx.on.relation_changed(relation),
-        testing.State(
-            leader=True,
-            model=MODEL,
-            config={"ldap-ca-cert": directory.ca, **(config or {})},
-            relations={relation},
-            secrets={secret},
-            containers={container},
-        ),
+    return ldap_relation.render(
+        ctx, bag, {"ldap-ca-cert": directory.ca, **(config or {})}, password
     )
-    fs = out.get_container("dex").get_filesystem(ctx)
-    file = yaml.safe_load((fs / dex.CONFIG_PATH.lstrip("/")).read_text())
-    [connector] = [c for c in file["connectors"] if c["type"] == "ldap"]
-    environment = out.get_container("dex").plan.services["dex"].environment
-    return connector["config"], environment
 
 
 @pytest.fixture
