@@ -358,8 +358,11 @@ def ldap_search(config: Mapping[str, Any]) -> LdapSearch:
 def _membership(text: str) -> tuple[tuple[str, str], ...]:
     """userAttr:groupAttr pairs; the group side may be an extensible match such as AD's in-chain.
 
-    The first `:` splits the pair, so `DN:member:1.2.840.113556.1.4.1941:` is the user's DN
-    matched by the in-chain rule against `member`.
+    Dex 2.41 builds each group search as `(<groupAttr>=<escaped userAttr value>)`, ANDed with
+    the group filter (connector/ldap/ldap.go, ldapConnector.groups), so a groupAttr of
+    `member:1.2.840.113556.1.4.1941:` yields the valid extensible filter
+    `(member:1.2.840.113556.1.4.1941:=<user DN>)`. The first `:` splits the pair, so
+    `DN:member:1.2.840.113556.1.4.1941:` is the user's DN matched by the in-chain rule.
     """
     pairs = []
     for item in check.comma_list(text):

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from ops import testing
 
+import dex
 import ldap_relation
 import slapd
 from dex_ldap import DexLoginError, Identity, login
@@ -137,6 +138,21 @@ def test_overrides_change_the_searches_dex_runs(ctx, kube, directory):
     assert identity is not None
     assert identity.user_id == f"uid=alice,ou=people,{slapd.SUFFIX}"
     assert identity.groups == ["platform-admins"]
+
+
+def test_openldap_silently_matches_nothing_with_ads_in_chain_rule(ctx, kube, directory):
+    """Why ldap-nested-groups needs ldap-schema=active-directory: no error, no groups."""
+    rendered = render(
+        ctx,
+        directory,
+        config={
+            "ldap-group-membership": f"DN:member:{dex.IN_CHAIN_RULE}:",
+            "ldap-group-filter": "(objectClass=groupOfNames)",
+        },
+    )
+    identity = login(*rendered, "alice", slapd.PASSWORDS["alice"])
+    assert identity is not None
+    assert identity.groups == []  # platform-admins lists alice's DN in member
 
 
 def test_the_server_refuses_a_client_that_skips_starttls(rendered):
