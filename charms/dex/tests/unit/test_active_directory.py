@@ -306,3 +306,21 @@ def test_a_narrowed_base_dn(ctx, kube, samba_dc):
 def test_the_dc_stops_with_the_session_and_left_its_log(samba_dc):
     assert samba_dc.log.exists()
     assert samba_dc.provision_seconds > 0
+
+
+# -- the fixture itself -------------------------------------------------------------------------
+
+
+def test_a_second_dc_waits_for_the_ports_held_by_this_one(samba_dc):
+    """Samba's ports are fixed: while this session's DC runs, another one cannot start."""
+    with pytest.raises(ad.Unavailable, match="held"), ad.ports_lock(wait=0.3):
+        pass
+
+
+@pytest.mark.parametrize(
+    ("ci", "outcome"), [("1", pytest.fail.Exception), ("", pytest.skip.Exception)]
+)
+def test_without_samba_ci_fails_and_a_workstation_skips(monkeypatch, ci, outcome):
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome, match="no samba"):
+        ad.unavailable("Samba AD DC is not installed (no samba)")
