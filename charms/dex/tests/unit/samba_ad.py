@@ -8,7 +8,7 @@ TLS, and it serves LDAPS and StartTLS with a certificate from a throwaway enterp
 subjectAltName names the DC, the domain, localhost and 127.0.0.1, as AD Certificate Services
 issues them (Samba's self-generated certificate has no subjectAltName, which Go refuses).
 
-Samba's LDAP ports are fixed (389, 636, 3268, 3269): a lock file in the temporary directory
+Samba's LDAP ports are fixed (389, 636, 3268, 3269): a lock file at a fixed path in /tmp
 makes a second test process wait for the first one's DC to stop instead of colliding. The DC
 is seeded over LDAPS as Administrator with people, a disabled account, a service account and
 groups nested two deep, and every process it started is stopped by PID at the end (it also
@@ -30,7 +30,6 @@ import signal
 import socket
 import ssl
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -46,7 +45,8 @@ PACKAGES = ("samba", "samba-ad-dc", "samba-ad-provision", "samba-dsdb-modules", 
 INSTALL_HINT = f"apt-get install --no-install-recommends {' '.join(PACKAGES)}"
 BINARIES = ("samba", "samba-tool")
 PORTS = (389, 636, 3268, 3269)  # LDAP, LDAPS, global catalog, global catalog over TLS
-LOCK_PATH = Path(tempfile.gettempdir()) / "samba-ad-dc-ports.lock"
+# The ports are the machine's, so the lock is at one fixed path whatever $TMPDIR says.
+LOCK_PATH = Path("/tmp/samba-ad-dc-ports.lock")
 LOCK_WAIT = 900.0  # another test process may hold the ports for its whole session
 READY_TIMEOUT = 60.0
 MAX_RUNTIME = 3 * 3600  # samba --maximum-runtime: a DC left behind ends itself
