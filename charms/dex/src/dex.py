@@ -541,9 +541,12 @@ def ldap_connectors(
 
 
 def unused_urls(directory: Directory) -> list[str]:
-    """The provider's URLs Dex does not dial (all but the first of the kind in use)."""
-    urls = directory.ldaps_urls or directory.urls
-    return list(urls[1:])
+    """The provider's URLs Dex does not dial: the others of the kind in use, not the first."""
+    scheme, urls = (
+        ("ldaps", directory.ldaps_urls) if directory.ldaps_urls else ("ldap", directory.urls)
+    )
+    endpoints = [_endpoint(u, scheme) for u in urls]
+    return [u for u, e in zip(urls, endpoints, strict=True) if e and e != endpoints[0]]
 
 
 def _ldap_config(

@@ -43,6 +43,8 @@ def test_one_directory_is_one_connector_and_the_other_urls_are_named():
     assert connector["config"]["host"] == "corp.example.com:636"
     assert dex.unused_urls(d) == ["ldaps://dc2.corp.example.com"]
     assert dex.unused_urls(directory(urls=("ldap://one",))) == []
+    same = directory(urls=("ldap://one", "ldap://one:389", "ldap://two"))
+    assert dex.unused_urls(same) == ["ldap://two"]
 
 
 @pytest.mark.parametrize(
