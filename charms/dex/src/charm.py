@@ -200,7 +200,16 @@ class DexCharm(ops.CharmBase):
             dex.check_ldap_data(app, data)
             directory = self._directory(relation, data)
             cas = [settings.ldap_ca_cert, *self._received_cas(leaving)]
-            return dex.ldap_connectors(directory, settings, cas), directory.bind_password
+            connectors = dex.ldap_connectors(directory, settings, cas)
+            unused = dex.unused_urls(directory)
+            if unused:
+                logger.warning(
+                    "ldap: Dex takes one host, so %s is not dialled; for several domain "
+                    "controllers give %s the domain's DNS name",
+                    ", ".join(unused),
+                    app,
+                )
+            return connectors, directory.bind_password
         except dex.LdapDataError as err:
             self.problems.add(ops.BlockedStatus(str(err)))
             return [], None

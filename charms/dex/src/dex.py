@@ -51,6 +51,20 @@ BCRYPT_MAX_BYTES = 72
 STATIC_USER_NAMESPACE = uuid.UUID("6f1d3c8e-2b0a-4c55-9a51-8a3f7d0e4b21")
 
 _ATTRIBUTE = re.compile(r"^(DN|[A-Za-z][A-Za-z0-9-]*)$")
+# A group attribute Dex puts in `(<groupAttr>=<value>)`: an attribute, or the left-hand side of an
+# extensible match (RFC 4515 section 3: attr [":dn"] [":" matchingrule] ":"), which is how
+# Active Directory's in-chain rule finds nested groups: `member:1.2.840.113556.1.4.1941:`.
+_GROUP_ATTRIBUTE = re.compile(
+    r"^[A-Za-z][A-Za-z0-9-]*"
+    r"(?:(?::dn)?(?::(?:[0-9]+(?:\.[0-9]+)+|[A-Za-z][A-Za-z0-9-]*))?:)?$",
+    re.IGNORECASE,
+)
+# LDAP_MATCHING_RULE_IN_CHAIN (MS-ADTS 3.1.1.3.4.4.3): walks nested groups on the server.
+IN_CHAIN_RULE = "1.2.840.113556.1.4.1941"
+# Active Directory keeps these as 16- or 28-byte binary values; Dex 2.41 copies the raw bytes
+# into the identity and cannot issue a token for them (dexidp/dex#3128, fixed by #4978 only
+# after 2.41: "string field contains invalid UTF-8").
+BINARY_ATTRIBUTES = ("objectguid", "objectsid")
 # The static user logs in on Dex's password form with this as its login: an email address as
 # the WHATWG HTML standard defines a valid one (input type=email), on one line, no spaces.
 _EMAIL = re.compile(
@@ -97,7 +111,10 @@ PRESETS: dict[str, LdapSearch] = {
         membership=(("uid", "memberUid"), ("DN", "member")),
         group_name_attr="cn",
     ),
-    # Active Directory: people log in with their sAMAccountName; groups list member DNs.
+    # Active Directory: people log in with their sAMAccountName; groups list member DNs. The id
+    # is sAMAccountName because objectGUID, the only name AD never changes, is binary and Dex
+    # 2.41 cannot use it (BINARY_ATTRIBUTES); cn, not displayName, because every account has a
+    # cn while displayName is optional and Dex refuses a login whose nameAttr is missing.
     "active-directory": LdapSearch(
         user_filter="(&(objectCategory=person)(objectClass=user))",
         username="sAMAccountName",
@@ -322,25 +339,66 @@ def ldap_search(config: Mapping[str, Any]) -> LdapSearch:
             )
         if option.endswith("-attribute") and not _ATTRIBUTE.match(value):
             raise check.InvalidConfig(option, "an LDAP attribute name such as uid, or DN")
+        if option.endswith("-attribute") and value.lower() in BINARY_ATTRIBUTES:
+            raise check.InvalidConfig(
+                option, f"a text attribute: Dex 2.41 cannot put the binary {value} in a token"
+            )
         if option.endswith("-base-dn") and "=" not in value:
             raise check.InvalidConfig(option, "a DN such as ou=people,dc=example,dc=org")
         changes[name] = value
     membership = str(config.get("ldap-group-membership") or "").strip()
     if membership:
         changes["membership"] = _membership(membership)
-    return replace(preset, **changes)
+    search = replace(preset, **changes)
+    if bool(config.get("ldap-nested-groups", False)):
+        search = _nested(search, preset is PRESETS["active-directory"])
+    return search
 
 
 def _membership(text: str) -> tuple[tuple[str, str], ...]:
+    """userAttr:groupAttr pairs; the group side may be an extensible match such as AD's in-chain.
+
+    Dex 2.41 builds each group search as `(<groupAttr>=<escaped userAttr value>)`, ANDed with
+    the group filter (connector/ldap/ldap.go, ldapConnector.groups), so a groupAttr of
+    `member:1.2.840.113556.1.4.1941:` yields the valid extensible filter
+    `(member:1.2.840.113556.1.4.1941:=<user DN>)`. The first `:` splits the pair, so
+    `DN:member:1.2.840.113556.1.4.1941:` is the user's DN matched by the in-chain rule.
+    """
     pairs = []
     for item in check.comma_list(text):
         user_attr, sep, group_attr = (part.strip() for part in item.partition(":"))
-        if not sep or not _ATTRIBUTE.match(user_attr) or not _ATTRIBUTE.match(group_attr):
+        if not sep or not _ATTRIBUTE.match(user_attr) or not _GROUP_ATTRIBUTE.match(group_attr):
             raise check.InvalidConfig(
-                "ldap-group-membership", "userAttr:groupAttr pairs such as uid:memberUid,DN:member"
+                "ldap-group-membership",
+                "userAttr:groupAttr pairs such as uid:memberUid,DN:member "
+                f"(or DN:member:{IN_CHAIN_RULE}: for nested AD groups)",
             )
         pairs.append((user_attr, group_attr))
     return tuple(pairs)
+
+
+def _nested(search: LdapSearch, active_directory: bool) -> LdapSearch:
+    """The searches with every DN:member pair matched through AD's in-chain rule.
+
+    OpenLDAP, 389-ds and glauth do not implement the rule: a filter naming it matches nothing
+    there, so every group would silently disappear; only the AD preset accepts the option.
+    """
+    if not active_directory:
+        raise check.InvalidConfig(
+            "ldap-nested-groups",
+            "false unless ldap-schema=active-directory (nested groups use a rule only Active "
+            "Directory implements)",
+        )
+    chained = f"member:{IN_CHAIN_RULE}:"
+    pairs = tuple(
+        (u, chained) if u == "DN" and g.lower() == "member" else (u, g)
+        for u, g in search.membership
+    )
+    if chained not in (g for _, g in pairs):
+        raise check.InvalidConfig(
+            "ldap-nested-groups", "false, or ldap-group-membership with a DN:member pair"
+        )
+    return replace(search, membership=pairs)
 
 
 def _is_filter(text: str) -> bool:
@@ -445,12 +503,15 @@ def _endpoint(url: str, scheme: str) -> str | None:
 def ldap_connectors(
     directory: Directory, settings: Settings, ca_certificates: Sequence[str] = ()
 ) -> list[dict[str, Any]]:
-    """One Dex LDAP connector per directory server the provider listed.
+    """Dex's LDAP connector for the directory: one login choice, whatever the URL count.
 
     LDAPS is used when the provider offers it; otherwise its ldap:// URLs with StartTLS as it
-    says; a directory with neither needs `ldap-allow-plaintext`. Several servers (one URL per
-    glauth unit, or several domain controllers) become several connectors, so a user can still
-    log in through the others when one is down.
+    says; a directory with neither needs `ldap-allow-plaintext`. Dex 2.41's connector takes one
+    `host` (connector/ldap/ldap.go Config.Host), and a connector per URL would put one button
+    per server on the login page and give the same person a different subject on each (the
+    subject includes the connector id). So the first URL is the host: for several domain
+    controllers the provider gives the domain's DNS name, which AD's DNS resolves to every DC,
+    and Go's dialer tries each address in turn (see docs/how-to/ldap.md).
     """
     if directory.ldaps_urls:
         scheme, mode, urls = "ldaps", "ldaps", directory.ldaps_urls
@@ -463,25 +524,29 @@ def ldap_connectors(
             f"ldap: {directory.app} offers neither LDAPS nor StartTLS; enable one on "
             f"{directory.app} or set ldap-allow-plaintext=true"
         )
-    hosts = list(dict.fromkeys(h for h in (_endpoint(u, scheme) for u in urls) if h))
-    if not hosts:
+    host = next((h for h in (_endpoint(u, scheme) for u in urls) if h), None)
+    if host is None:
         raise LdapDataError(
             f"ldap: {directory.app} sent no usable {scheme}:// URL; fix {directory.app}"
         )
     ca = "".join(c if c.endswith("\n") else c + "\n" for c in ca_certificates if c.strip())
-    connectors = []
-    for index, host in enumerate(hosts):
-        config = _ldap_config(directory, settings, host, mode, ca)
-        name = settings.ldap_display_name
-        connectors.append(
-            {
-                "type": "ldap",
-                "id": LDAP_CONNECTOR_ID if index == 0 else f"{LDAP_CONNECTOR_ID}-{index + 1}",
-                "name": name if len(hosts) == 1 else f"{name} ({host})",
-                "config": config,
-            }
-        )
-    return connectors
+    return [
+        {
+            "type": "ldap",
+            "id": LDAP_CONNECTOR_ID,
+            "name": settings.ldap_display_name,
+            "config": _ldap_config(directory, settings, host, mode, ca),
+        }
+    ]
+
+
+def unused_urls(directory: Directory) -> list[str]:
+    """The provider's URLs Dex does not dial: the others of the kind in use, not the first."""
+    scheme, urls = (
+        ("ldaps", directory.ldaps_urls) if directory.ldaps_urls else ("ldap", directory.urls)
+    )
+    endpoints = [_endpoint(u, scheme) for u in urls]
+    return [u for u, e in zip(urls, endpoints, strict=True) if e and e != endpoints[0]]
 
 
 def _ldap_config(

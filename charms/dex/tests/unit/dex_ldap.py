@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,6 +98,31 @@ def expand(config: Mapping[str, Any], environment: Mapping[str, str]) -> dict[st
         raise DexLoginError(f"parse connector config: {err}") from err
 
 
+@contextmanager
+def resolving(names: Mapping[str, Sequence[str]]) -> Iterator[None]:
+    """Resolve each name to its addresses, in order, inside the block (as DNS would).
+
+    A domain's DNS name resolves to every domain controller; Go's dialer (src/net/dial.go,
+    Dialer.DialContext: "tries each IP address in order until one succeeds") and ldap3 alike
+    move on to the next address when one refuses the connection.
+    """
+    original = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host in names:
+            return [
+                (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, port))
+                for address in names[host]
+            ]
+        return original(host, port, *args, **kwargs)
+
+    socket.getaddrinfo = getaddrinfo
+    try:
+        yield
+    finally:
+        socket.getaddrinfo = original
+
+
 def _connect(config: Mapping[str, Any]) -> ldap3.Connection:
     host, _, port = str(config["host"]).rpartition(":")
     host = host.strip("[]")
@@ -146,10 +173,16 @@ def _octets(password: str | None) -> bytes | None:
 
 
 def _values(entry: Mapping[str, Any], name: str) -> list[str]:
-    """getAttrs: exact attribute name; the pseudo-attribute DN is the entry's DN."""
-    raw = entry["raw_attributes"].get(name)
+    """getAttrs: the attribute spelt exactly as configured; the pseudo-attribute DN is the DN.
+
+    Dex compares names case-sensitively (`a.Name != name`) while ldap3's dictionary does not,
+    and Active Directory answers with its schema's spelling (sAMAccountName, whatever was
+    asked), so the lookup walks the names itself. Go strings hold any bytes: a binary value
+    such as objectGUID is kept byte for byte (surrogate escapes) until something encodes it.
+    """
+    raw = next((v for k, v in entry["raw_attributes"].items() if k == name), None)
     if raw:
-        return [v.decode() for v in raw]
+        return [v.decode("utf-8", "surrogateescape") for v in raw]
     if name == "DN":
         return [entry["dn"]]
     return []
@@ -210,19 +243,43 @@ def login(
 
 
 def _identity(user: Mapping[str, Any], users: Mapping[str, Any]) -> Identity:
-    """identityFromEntry: id and email are required, and the name when one is configured."""
+    """identityFromEntry: id and email are required, name and preferred username if set.
+
+    The charm always sets preferredUsernameAttr to the login attribute, so a misspelt one
+    fails every login.
+    """
     wanted = {"idAttr": users["idAttr"], "emailAttr": users["emailAttr"]}
-    if users.get("nameAttr"):
-        wanted["nameAttr"] = users["nameAttr"]
+    for optional in ("nameAttr", "preferredUsernameAttr"):
+        if users.get(optional):
+            wanted[optional] = users[optional]
     missing = [attr for attr in wanted.values() if not _first(user, attr)]
     if missing:
         raise DexLoginError(f"entry {user['dn']!r} missing required attribute(s): {missing}")
-    return Identity(
+    identity = Identity(
         user_id=_first(user, users["idAttr"]),
         email=_first(user, users["emailAttr"]),
         username=_first(user, users.get("nameAttr", "")),
         preferred_username=_first(user, users.get("preferredUsernameAttr", "")),
     )
+    _check_utf8(identity)
+    return identity
+
+
+def _check_utf8(identity: Identity) -> None:
+    """Refuse what Dex cannot serialise: identity strings that are not UTF-8.
+
+    Dex serialises the identity with protobuf (server/internal/codec.go Marshal of the
+    proto3 IDTokenSubject), which refuses strings that are not UTF-8: the login then fails
+    with "failed to marshal offline session ID: string field contains invalid UTF-8"
+    (dexidp/dex#3128, objectGUID as idAttr).
+    """
+    for value in (identity.user_id, identity.email, identity.username):
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            raise DexLoginError(
+                "failed to marshal offline session ID: string field contains invalid UTF-8"
+            ) from None
 
 
 def _groups(config: Mapping[str, Any], user: Mapping[str, Any]) -> list[str]:

@@ -311,7 +311,18 @@ def test_stopped_service_is_waiting(ctx, kube):
         (
             {"ldap-group-membership": "memberUid"},
             "config ldap-group-membership: expected userAttr:groupAttr pairs "
-            "such as uid:memberUid,DN:member",
+            "such as uid:memberUid,DN:member (or DN:member:1.2.840.113556.1.4.1941: for "
+            "nested AD groups)",
+        ),
+        (
+            {"ldap-nested-groups": True},
+            "config ldap-nested-groups: expected false unless ldap-schema=active-directory "
+            "(nested groups use a rule only Active Directory implements)",
+        ),
+        (
+            {"ldap-schema": "active-directory", "ldap-id-attribute": "objectGUID"},
+            "config ldap-id-attribute: expected a text attribute: Dex 2.41 cannot put the "
+            "binary objectGUID in a token",
         ),
         (
             {"ldap-email-attribute": "$HOME"},
@@ -496,7 +507,7 @@ def test_glauth_data_makes_a_starttls_connector_with_the_password_in_the_environ
     assert BIND_PASSWORD not in (fs / CONFIG).read_text()
 
 
-def test_ldap_integrator_active_directory_uses_every_ldaps_server(ctx, kube):
+def test_ldap_integrator_active_directory_is_one_login_choice(ctx, kube):
     secret = bind_secret()
     out = ctx.run(
         ctx.on.relation_changed(ldap_integrator(secret)),
@@ -507,10 +518,9 @@ def test_ldap_integrator_active_directory_uses_every_ldaps_server(ctx, kube):
         ),
     )
     connectors = dex_file(ctx, out)["connectors"]
-    assert [(c["id"], c["name"]) for c in connectors] == [
-        ("ldap", "Corp AD (dc1.corp.example.com:636)"),
-        ("ldap-2", "Corp AD (dc2.corp.example.com:3269)"),
-    ]
+    assert [(c["id"], c["name"]) for c in connectors] == [("ldap", "Corp AD")]
+    warned = [log.message for log in ctx.juju_log if log.level == "WARNING"]
+    assert any("ldaps://dc2.corp.example.com:3269 is not dialled" in m for m in warned)
     config = connectors[0]["config"]
     assert config["host"] == "dc1.corp.example.com:636"
     assert config["startTLS"] is False

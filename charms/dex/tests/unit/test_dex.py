@@ -30,12 +30,94 @@ def directory(**changes) -> dex.Directory:
 
 def test_hosts_always_carry_a_port_and_ipv6_keeps_its_brackets():
     connectors = dex.ldap_connectors(directory(), settings())
-    assert [c["config"]["host"] for c in connectors] == [
-        "[2001:db8::7]:389",
-        "ldap.example.com:10389",
-    ]
+    assert [c["config"]["host"] for c in connectors] == ["[2001:db8::7]:389"]
     ldaps = dex.ldap_connectors(directory(ldaps_urls=("ldaps://ad.example.com",)), settings())
     assert [c["config"]["host"] for c in ldaps] == ["ad.example.com:636"]
+
+
+def test_one_directory_is_one_connector_and_the_other_urls_are_named():
+    """Dex 2.41's connector has one `host`; a connector per URL is a button per server."""
+    d = directory(ldaps_urls=("ldaps://corp.example.com", "ldaps://dc2.corp.example.com"))
+    [connector] = dex.ldap_connectors(d, settings(**{"ldap-display-name": "Corp"}))
+    assert (connector["id"], connector["name"]) == ("ldap", "Corp")
+    assert connector["config"]["host"] == "corp.example.com:636"
+    assert dex.unused_urls(d) == ["ldaps://dc2.corp.example.com"]
+    assert dex.unused_urls(directory(urls=("ldap://one",))) == []
+    same = directory(urls=("ldap://one", "ldap://one:389", "ldap://two"))
+    assert dex.unused_urls(same) == ["ldap://two"]
+
+
+@pytest.mark.parametrize(
+    ("membership", "pairs"),
+    [
+        ("DN:member", (("DN", "member"),)),
+        (
+            "DN:member:1.2.840.113556.1.4.1941:",
+            (("DN", "member:1.2.840.113556.1.4.1941:"),),
+        ),
+        ("DN:member:dn:", (("DN", "member:dn:"),)),
+        ("uid:memberUid, DN:uniqueMember", (("uid", "memberUid"), ("DN", "uniqueMember"))),
+    ],
+)
+def test_group_membership_takes_attributes_and_extensible_matches(membership, pairs):
+    """RFC 4515 section 3: extensible = attr [":dn"] [":" matchingrule] ":=" value."""
+    search = settings(**{"ldap-group-membership": membership}).ldap_search
+    assert search.membership == pairs
+
+
+@pytest.mark.parametrize(
+    "membership",
+    [
+        "memberUid",
+        "DN:member:1.2.840.113556.1.4.1941",  # no closing ':' makes (member:1.2...=v) invalid
+        "DN:member:1.2.840.113556.1.4.1941:=x",
+        "DN:member:(x)",
+        "DN:member::",
+        "DN:1member",
+        "D N:member",
+    ],
+)
+def test_group_membership_refuses_what_is_not_a_filter_attribute(membership):
+    with pytest.raises(InvalidConfig, match="ldap-group-membership"):
+        settings(**{"ldap-group-membership": membership})
+
+
+def test_nested_groups_match_the_dn_member_pair_through_the_in_chain_rule():
+    search = settings(
+        **{"ldap-schema": "active-directory", "ldap-nested-groups": True}
+    ).ldap_search
+    assert search.membership == (("DN", "member:1.2.840.113556.1.4.1941:"),)
+    explicit = settings(
+        **{
+            "ldap-schema": "active-directory",
+            "ldap-nested-groups": True,
+            "ldap-group-membership": "DN:member:1.2.840.113556.1.4.1941:",
+        }
+    ).ldap_search
+    assert explicit.membership == search.membership
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"ldap-nested-groups": True},  # openldap preset: the rule matches nothing there
+        {
+            "ldap-schema": "active-directory",
+            "ldap-nested-groups": True,
+            "ldap-group-membership": "uid:memberUid",
+        },
+    ],
+)
+def test_nested_groups_need_active_directory_and_a_dn_member_pair(config):
+    with pytest.raises(InvalidConfig, match="ldap-nested-groups"):
+        settings(**config)
+
+
+@pytest.mark.parametrize("option", ["ldap-id-attribute", "ldap-username-attribute"])
+@pytest.mark.parametrize("value", ["objectGUID", "objectsid"])
+def test_binary_active_directory_attributes_are_refused(option, value):
+    with pytest.raises(InvalidConfig, match="binary"):
+        settings(**{"ldap-schema": "active-directory", option: value})
 
 
 def test_the_bind_password_is_never_part_of_a_connector_or_a_repr():

@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from ops import testing
 
 import dex
+import ldap_relation
 import slapd
-from conftest import MODEL
 from dex_ldap import DexLoginError, Identity, login
 
 pytestmark = pytest.mark.slow
@@ -39,35 +38,17 @@ def render(
     **data,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Dex's LDAP connector and service environment for a provider pointing at `directory`."""
-    secret = testing.Secret(tracked_content={"password": password})
     bag = {
         "urls": f'["{directory.url}"]',
         "ldaps_urls": "[]",
         "base_dn": slapd.SUFFIX,
         "bind_dn": slapd.BIND_DN,
-        "bind_password_secret": secret.id,
-        "auth_method": "simple",
         "starttls": "True",
         **data,
     }
-    relation = testing.Relation("ldap", remote_app_name="ldap-integrator", remote_app_data=bag)
-    container = testing.Container("dex", can_connect=True)
-    out = ctx.run(
-        ctx.on.relation_changed(relation),
-        testing.State(
-            leader=True,
-            model=MODEL,
-            config={"ldap-ca-cert": directory.ca, **(config or {})},
-            relations={relation},
-            secrets={secret},
-            containers={container},
-        ),
+    return ldap_relation.render(
+        ctx, bag, {"ldap-ca-cert": directory.ca, **(config or {})}, password
     )
-    fs = out.get_container("dex").get_filesystem(ctx)
-    file = yaml.safe_load((fs / dex.CONFIG_PATH.lstrip("/")).read_text())
-    [connector] = [c for c in file["connectors"] if c["type"] == "ldap"]
-    environment = out.get_container("dex").plan.services["dex"].environment
-    return connector["config"], environment
 
 
 @pytest.fixture
@@ -157,6 +138,21 @@ def test_overrides_change_the_searches_dex_runs(ctx, kube, directory):
     assert identity is not None
     assert identity.user_id == f"uid=alice,ou=people,{slapd.SUFFIX}"
     assert identity.groups == ["platform-admins"]
+
+
+def test_openldap_silently_matches_nothing_with_ads_in_chain_rule(ctx, kube, directory):
+    """Why ldap-nested-groups needs ldap-schema=active-directory: no error, no groups."""
+    rendered = render(
+        ctx,
+        directory,
+        config={
+            "ldap-group-membership": f"DN:member:{dex.IN_CHAIN_RULE}:",
+            "ldap-group-filter": "(objectClass=groupOfNames)",
+        },
+    )
+    identity = login(*rendered, "alice", slapd.PASSWORDS["alice"])
+    assert identity is not None
+    assert identity.groups == []  # platform-admins lists alice's DN in member
 
 
 def test_the_server_refuses_a_client_that_skips_starttls(rendered):
