@@ -47,10 +47,9 @@ CHUNK = 1 << 20  # bytes held in memory per object being copied
 PROGRESS_STEPS = 10  # progress messages during a copy, besides the first and the last
 MAX_FAILURES_SHOWN = 5
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
-# A Juju secret URI as juju/juju core/secrets/secret.go (ParseURI) accepts it: an xid (20
-# characters of base32hex, github.com/rs/xid), optionally as secret:<xid> or
-# secret://<source uuid>/<xid>.
-SECRET_ID = re.compile(r"^(secret:(//[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}/)?)?[0-9a-v]{20}$")
+# A Juju secret URI as juju/juju core/secrets/secret.go (ParseURI) matches it before decoding
+# the xid: 20 lowercase letters and digits, bare or as secret:<id> or secret://<uuid>/<id>.
+SECRET_ID = re.compile(r"^(secret:(//[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}/)?)?[0-9a-z]{20}$")
 
 Log = Callable[[str], None]
 
