@@ -62,6 +62,9 @@ CHARMHUB_APPS = {
     "ldap-integrator": "ldap-integrator",
     "grafana": "grafana-k8s",
     "jupyter-ui": "jupyter-ui",
+    # Charmed Kubeflow's MinIO, whose keys the artifact migration reads (canonical/minio-operator
+    # config.yaml: access-key, secret-key)
+    "minio": "minio",
 }
 KNOWN_EXTENSIONS = (
     ".py", ".md", ".yaml", ".yml", ".json", ".toml", ".ini", ".sh", ".txt", ".j2", ".svg",
