@@ -35,6 +35,7 @@ import hashlib
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -44,6 +45,9 @@ from storage import is_bucket_name
 
 COPIED_FROM = "migrated-from-etag"  # user metadata: the source ETag a copy was made from
 CHUNK = 1 << 20  # bytes held in memory per object being copied
+# Objects copied at once: small artifacts cost a few round trips each, so one at a time would
+# leave a remote gateway idle; four keep memory at a few MiB and the old store's load low.
+WORKERS = 4
 PROGRESS_STEPS = 10  # progress messages during a copy, besides the first and the last
 MAX_FAILURES_SHOWN = 5
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
@@ -346,6 +350,7 @@ def migrate(
     *,
     dry_run: bool,
     log: Log,
+    workers: int = WORKERS,
     clock: Callable[[], float] = time.monotonic,
 ) -> None:
     """Copy what the target lacks into `report`'s counts; with `dry_run`, only count it.
@@ -362,30 +367,57 @@ def migrate(
         f"bucket '{buckets.target_bucket}' already has {report.present}; "
         f"{'would copy' if dry_run else 'copying'} {report.to_copy} ({mib(report.to_copy_bytes)})"
     )
-    if not dry_run and report.to_copy:
-        try:
-            _copy_missing(buckets, report, Progress(log, report))
-        finally:
-            report.seconds = clock() - began
-    report.seconds = clock() - began
+    try:
+        if not dry_run and report.to_copy:
+            _copy_missing(buckets, report, Progress(log, report), workers)
+    finally:
+        report.seconds = clock() - began
 
 
-def _copy_missing(buckets: Buckets, report: Report, progress: Progress) -> None:
-    for obj, missing in to_copy(buckets):
-        if not missing:
-            continue
+def _copy_missing(buckets: Buckets, report: Report, progress: Progress, workers: int) -> None:
+    """Copy with `workers` threads, at most twice as many objects queued: bounded memory.
+
+    The first error that stops the run (keys refused, an endpoint gone) lets the copies under
+    way finish and be counted, starts no other, and is raised with the count.
+    """
+    stop: S3Error | None = None
+    with ThreadPoolExecutor(workers, thread_name_prefix="migrate") as pool:
+        pending: dict[Future[int], str] = {}
+        for obj, missing in to_copy(buckets):
+            if not missing:
+                continue
+            if len(pending) >= 2 * workers:
+                stop = _settle(pending, report, progress, FIRST_COMPLETED) or stop
+            if stop is not None:
+                break
+            pending[pool.submit(copy_object, buckets, obj.key)] = obj.key
+        stop = _settle(pending, report, progress, ALL_COMPLETED) or stop
+    if stop is not None:
+        raise MigrationError(
+            f"stopped after copying {report.copied} of {report.to_copy} objects: {stop}; "
+            "run the action again to copy the rest"
+        ) from stop
+
+
+def _settle(
+    pending: dict[Future[int], str], report: Report, progress: Progress, when: str
+) -> S3Error | None:
+    """Count the copies that are done (all of them, or at least one); the first stop error."""
+    done, _ = wait(pending, return_when=when)
+    stop = None
+    for future in done:
+        key = pending.pop(future)
         try:
-            report.copied_bytes += copy_object(buckets, obj.key)
+            report.copied_bytes += future.result()
             report.copied += 1
         except S3NotFound as err:
             if err.code != "NoSuchKey":
-                raise MigrationError(f"{err}: was it deleted during the copy?") from err
-            report.vanished += 1  # deleted from the source since it was listed
+                stop = stop or err  # the bucket itself is gone
+            else:
+                report.vanished += 1  # deleted from the source since it was listed
         except (S3AuthError, S3Unreachable) as err:
-            raise MigrationError(
-                f"stopped after copying {report.copied} of {report.to_copy} objects: {err}; "
-                "run the action again to copy the rest"
-            ) from err
+            stop = stop or err
         except S3Error as err:
-            report.failed.append(str(err) if isinstance(err, CopyError) else f"'{obj.key}': {err}")
+            report.failed.append(str(err) if isinstance(err, CopyError) else f"'{key}': {err}")
         progress.done()
+    return stop
