@@ -5,12 +5,14 @@ names and a function that writes to the action's log.
 
 Keys and the bucket name stay the same. Kubeflow Pipelines records where each artifact lives
 as `minio://<bucket>/<key>` (the launcher's default pipeline root is
-`minio://mlpipeline/v2/artifacts`), and resolves the scheme, not a host: the UI asks its
-`/artifacts/get?source=minio&bucket=<bucket>&key=<key>` of whatever `MINIO_HOST`.
-`MINIO_NAMESPACE` point at, which kfp-ui takes from the `object-storage` relation; the
-launcher and kfp-api reach `minio-service`, which kfp-api makes an alias of that relation's
-`<service>.<namespace>`. Once this charm serves the relation, an old URI names the same key in
-the same bucket on Ceph. That is why the source bucket must be the bucket this charm serves.
+`minio://mlpipeline/v2/artifacts`), a bucket and a key but no host: the UI's server fetches
+`/artifacts/get?source=minio&bucket=<bucket>&key=<key>` from `MINIO_HOST.MINIO_NAMESPACE`,
+which the kfp-ui charm takes from the `object-storage` relation (canonical/kfp-operators
+charms/kfp-ui/src/charm.py; kubeflow/pipelines frontend/server/configs.ts); kfp-api is given
+the relation's `<service>.<namespace>`, and the launcher, without a `kfp-launcher` config,
+`minio-service`, which kfp-api keeps as an alias of the same name (charms/kfp-api/src/charm.py
+and templates/minio-service.yaml.j2). Once this charm serves the relation, an old URI names the
+same key in the same bucket on Ceph. That is why the source bucket must be the served bucket.
 
 How a copy is checked: MD5 against ETags, not a SHA-256 and a second read. The object is
 streamed from the source into one PUT on the target while its MD5 is computed. The target's
@@ -48,7 +50,7 @@ CHUNK = 1 << 20  # bytes held in memory per object being copied
 # Objects copied at once: small artifacts cost a few round trips each, so one at a time would
 # leave a remote gateway idle; four keep memory at a few MiB and the old store's load low.
 WORKERS = 4
-PROGRESS_STEPS = 10  # progress messages during a copy, besides the first and the last
+PROGRESS_STEPS = 10  # progress messages during a copy, after the one that announces it
 MAX_FAILURES_SHOWN = 5
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 # A Juju secret URI as juju/juju core/secrets/secret.go (ParseURI) matches it before decoding
@@ -63,7 +65,7 @@ class MigrationError(Exception):
 
 
 class CopyError(S3Error):
-    """One object was copied wrong (checksum or size); the target copy has been removed."""
+    """One object was copied wrong (its MD5 differs); the target copy has been removed."""
 
 
 @dataclass
@@ -147,8 +149,8 @@ class Request:
                 f"source-bucket '{bucket}' is not the bucket this charm serves "
                 f"('{served_bucket}'): old runs recorded minio://{bucket}/... URIs, which "
                 f"Kubeflow resolves in a bucket named {bucket}. Set the charm's bucket (and "
-                f"kfp-api's object-store-bucket-name, argo-controller's bucket) to {bucket}, "
-                "or copy the bucket of that name"
+                f"kfp-api's object-store-bucket-name, argo-controller's bucket) to {bucket} "
+                "first"
             )
         secret_id = str(params.get("source-credentials-secret", "")).strip()
         if not SECRET_ID.match(secret_id):
