@@ -368,3 +368,21 @@ def test_progress_is_a_bounded_number_of_messages():
         progress.done()
     assert len(logged) == migration.PROGRESS_STEPS
     assert logged[-1].startswith("copied 12345/12345 objects")
+
+
+@pytest.mark.parametrize(
+    ("secret_id", "valid"),
+    [
+        ("secret:d0a6jc7mp25c7bqbe3mg", True),
+        ("d0a6jc7mp25c7bqbe3mg", True),  # ParseURI adds the scheme
+        ("secret://8e3b4ad8-2f5c-4c1e-9b0a-6f1d2c3b4a59/d0a6jc7mp25c7bqbe3mg", True),
+        ("secret:d0a6jc7mp25c7bqbe3m", False),  # 19 characters
+        ("secret:D0A6JC7MP25C7BQBE3MG", False),
+        ("minio-keys", False),  # a secret's name: the charm cannot look names up
+        ("vault:d0a6jc7mp25c7bqbe3mg", False),
+    ],
+)
+def test_secret_ids_are_those_juju_parses(secret_id: str, valid: bool):
+    # juju/juju core/secrets/secret.go ParseURI: optional "secret" scheme, optional source
+    # UUID, then 20 of [0-9a-z]
+    assert bool(migration.SECRET_ID.match(secret_id)) is valid
