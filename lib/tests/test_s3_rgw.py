@@ -253,3 +253,55 @@ def test_requests_leave_no_log_records(
         s3.put_object(bucket, f"k{i}", b"x")
         assert s3.get_object(bucket, f"k{i}") == b"x"
     assert [(r.name, r.getMessage()) for r in caplog.records] == []
+
+
+# -- streaming ---------------------------------------------------------------------------------
+
+
+def chunked(data: bytes, size: int) -> Iterator[bytes]:
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+def test_objects_stream_in_and_out_in_chunks(s3: S3Client, bucket: str):
+    content = os.urandom(3 * 1024 * 1024 + 17)
+    etag = s3.put_object_stream(
+        bucket, "model/weights.bin", chunked(content, 65536), len(content),
+        content_type="application/x-weights", metadata={"source-etag": "abc-2"},
+    )  # fmt: skip
+    assert etag.strip('"') == hashlib.md5(content, usedforsecurity=False).hexdigest()
+    with s3.open_object(bucket, "model/weights.bin", chunk_size=100_000) as (info, chunks):
+        received = list(chunks)
+    assert b"".join(received) == content
+    assert max(len(c) for c in received) <= 100_000
+    assert (info.size, info.etag, info.content_type) == (
+        len(content),
+        etag,
+        "application/x-weights",
+    )
+    assert info.metadata == {"source-etag": "abc-2"}
+    assert not info.multipart
+    assert s3.object_info(bucket, "model/weights.bin") == info
+
+
+def test_a_stream_of_another_size_than_announced_stores_nothing(s3: S3Client, bucket: str):
+    with pytest.raises(S3Error, match="90 bytes instead of the announced 100"):
+        s3.put_object_stream(bucket, "short", chunked(b"x" * 90, 30), 100)
+    with pytest.raises(S3Error, match="more than the announced 100 bytes"):
+        s3.put_object_stream(bucket, "long", chunked(b"x" * 120, 30), 100)
+    assert s3.list_objects(bucket) == []
+
+
+def test_a_missing_object_cannot_be_opened(s3: S3Client, bucket: str):
+    with pytest.raises(S3NotFound) as caught, s3.open_object(bucket, "nothing"):
+        pass  # pragma: no cover - open_object raises first
+    assert caught.value.code == "NoSuchKey"
+
+
+def test_objects_are_iterated_page_by_page(s3: S3Client, bucket: str):
+    keys = [f"k/{i:02d}" for i in range(11)]
+    for key in keys:
+        s3.put_object(bucket, key, b"1")
+    pages = s3.iter_objects(bucket, page_size=4)
+    assert next(pages).key == "k/00"  # a generator: the first page is enough to start
+    assert [o.key for o in pages] == keys[1:]

@@ -67,6 +67,9 @@ CHARMHUB_APPS = {
     "oidc-gatekeeper": "oidc-gatekeeper",
     "self-signed-certificates": "self-signed-certificates",
     "manual-tls-certificates": "manual-tls-certificates",
+    # Charmed Kubeflow's MinIO, whose keys the artifact migration reads (canonical/minio-operator
+    # config.yaml: access-key, secret-key)
+    "minio": "minio",
 }
 KNOWN_EXTENSIONS = (
     ".py", ".md", ".yaml", ".yml", ".json", ".toml", ".ini", ".sh", ".txt", ".j2", ".svg",

@@ -22,6 +22,7 @@ from typing import Any
 import ops
 from object_storage import S3Requirer
 
+import migration
 import storage
 from dsplib import kubernetes, validation
 from dsplib.manifests import KubernetesManifests
@@ -35,6 +36,7 @@ logger = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent / "templates"
 S3_RELATION = "s3-credentials"
 CONSUMERS = "object-storage"
+MIGRATION_TIMEOUT = 60.0  # seconds one S3 request of the migration may wait for an answer
 
 
 @dataclass
@@ -72,6 +74,7 @@ class KubeflowObjectStorageCharm(ops.CharmBase):
         )
         framework.observe(self.on.remove, self._on_remove)
         framework.observe(self.on.collect_unit_status, self._on_collect_status)
+        framework.observe(self.on.migrate_artifacts_action, self._on_migrate_artifacts)
 
     # -- inputs ------------------------------------------------------------------------------
 
@@ -163,6 +166,73 @@ class KubeflowObjectStorageCharm(ops.CharmBase):
     def _record(self, fingerprint: str, outcome: storage.Outcome) -> None:
         record = {"for": fingerprint, "status": outcome.status, "message": outcome.message}
         self._stored.check = json.dumps(record, sort_keys=True)
+
+    # -- migrate-artifacts -------------------------------------------------------------------
+
+    def _on_migrate_artifacts(self, event: ops.ActionEvent) -> None:
+        """Copy the old artifacts bucket (MinIO) into the served bucket; see migration.py."""
+        report = migration.Report()
+        try:
+            request, connection = self._migration_inputs(event.params)
+            keys = self._source_keys(request.secret_id)
+            source = migration.source_client(request, keys, MIGRATION_TIMEOUT)
+            with source, connection.client(timeout=MIGRATION_TIMEOUT) as target:
+                buckets = migration.Buckets(source, request.bucket, target, request.bucket)
+                migration.migrate(buckets, report, dry_run=request.dry_run, log=event.log)
+        except migration.MigrationError as err:
+            if report.objects:
+                event.set_results(report.results(dry_run=bool(event.params.get("dry-run"))))
+            event.fail(str(err))
+            logger.error("migrate-artifacts failed: %s", err)
+            return
+        event.set_results({"source": request.describe(), **report.results(request.dry_run)})
+        if report.failed:
+            event.fail(
+                f"{len(report.failed)} objects were not copied (see failures): run the action "
+                "again to retry them"
+            )
+        logger.info(
+            "migrate-artifacts from %s: %d objects, %d copied, %d failed%s",
+            request.describe(), report.objects, report.copied, len(report.failed),
+            " (dry run)" if request.dry_run else "",
+        )  # fmt: skip
+
+    def _migration_inputs(self, params: dict[str, Any]) -> tuple[migration.Request, S3Connection]:
+        """The checked request and the served bucket's connection; MigrationError says why not."""
+        if not self.unit.is_leader():
+            raise migration.MigrationError(
+                f"run this action on the leader: juju run {self.app.name}/leader "
+                "migrate-artifacts ..."
+            )
+        inputs = self._inputs()
+        ready = inputs.ready()
+        if ready is None:
+            problem = inputs.problems[0].message if inputs.problems else "not ready"
+            raise migration.MigrationError(f"the target is not ready: {problem}")
+        settings, connection, _ = ready
+        return migration.Request.from_params(params, settings.bucket), connection
+
+    def _source_keys(self, secret_id: str) -> tuple[str, str, str]:
+        """The old endpoint's keys (and CA) from the operator's secret.
+
+        ops raises SecretNotFoundError when secret-get's error says "not found", ModelError
+        for any other refusal, such as Juju's "permission denied" for a secret that was not
+        granted (ops/model.py, `_ModelBackend`, the secret-* branch of its command runner).
+        """
+        grant = f"juju grant-secret {secret_id} {self.app.name}"
+        try:
+            content = self.model.get_secret(id=secret_id).get_content(refresh=True)
+        except ops.SecretNotFoundError:
+            raise migration.MigrationError(
+                f"source-credentials-secret {secret_id} not found: check the id with "
+                f"'juju secrets', and that it was granted: {grant}"
+            ) from None
+        except ops.ModelError:
+            raise migration.MigrationError(
+                f"source-credentials-secret {secret_id} cannot be read by {self.app.name}: "
+                f"grant it with {grant}"
+            ) from None
+        return migration.source_keys(content, secret_id)
 
     # -- removal and status ------------------------------------------------------------------
 

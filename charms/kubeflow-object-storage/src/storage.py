@@ -34,6 +34,11 @@ class UnusableEndpoint(ValueError):
     """Pods cannot reach the endpoint as given; the message says why and what to change."""
 
 
+def is_bucket_name(name: str) -> bool:
+    """True for a name S3 accepts for a bucket."""
+    return bool(_BUCKET.match(name)) and ".." not in name and not _IP_LIKE.match(name)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Validated charm config."""
@@ -45,7 +50,7 @@ class Settings:
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
         """Check every option; raises InvalidConfig naming the first bad one."""
         bucket = str(config["bucket"]).strip()
-        if not _BUCKET.match(bucket) or ".." in bucket or _IP_LIKE.match(bucket):
+        if not is_bucket_name(bucket):
             raise check.InvalidConfig(
                 "bucket", "an S3 bucket name: 3-63 lowercase letters, digits, '.' and '-'"
             )

@@ -21,7 +21,7 @@ import ipaddress
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 
 DEFAULT_REGION = "us-east-1"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+# Signs a request without its body, which streams; the caller checks the ETag instead.
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+META_PREFIX = "x-amz-meta-"
 S3_XMLNS = "http://s3.amazonaws.com/doc/2006-03-01/"
 AUTH_REASONS = {
     "InvalidAccessKeyId": "the access key is unknown to the server",
@@ -87,6 +90,22 @@ class S3Object:
     size: int
     etag: str
     last_modified: str
+
+
+@dataclass(frozen=True)
+class S3ObjectInfo:
+    """An object's headers, as GET or HEAD return them: what a copy must carry over."""
+
+    key: str
+    size: int
+    etag: str
+    content_type: str
+    metadata: Mapping[str, str] = field(default_factory=dict, hash=False)  # x-amz-meta-*
+
+    @property
+    def multipart(self) -> bool:
+        """True when the ETag is not the content's MD5 but one of a multipart upload ("-N")."""
+        return "-" in self.etag
 
 
 # -- Signature Version 4 -----------------------------------------------------------------------
@@ -267,6 +286,67 @@ class S3Client:
             if failed:
                 raise S3Error(f"{len(failed)} objects in '{bucket}' not deleted: {failed[:3]}")
 
+    # -- streaming: objects and listings larger than memory ------------------------------------
+
+    def iter_objects(
+        self, bucket: str, prefix: str = "", page_size: int = 1000
+    ) -> Iterator[S3Object]:
+        """Every object under `prefix` in key order, holding one listing page at a time."""
+        for objects, _ in self._pages(bucket, prefix, "", page_size):
+            yield from objects
+
+    def object_info(self, bucket: str, key: str) -> S3ObjectInfo:
+        """The object's size, ETag, content type and user metadata (HEAD)."""
+        return _object_info(key, self._request("HEAD", bucket, key).headers)
+
+    @contextlib.contextmanager
+    def open_object(
+        self, bucket: str, key: str, chunk_size: int = 1 << 20
+    ) -> Iterator[tuple[S3ObjectInfo, Iterator[bytes]]]:
+        """GET an object as its headers and its content in chunks of at most `chunk_size`."""
+        import httpx2
+
+        url, signed = self._sign("GET", bucket, key, (), {}, EMPTY_SHA256)
+        with contextlib.ExitStack() as stack:
+            try:
+                response = stack.enter_context(self._http().stream("GET", url, headers=signed))
+            except httpx2.TransportError as err:
+                raise _transport_error(err, self.endpoint) from err
+            if response.status_code >= 300:
+                response.read()
+                raise _status_error(response, bucket, key)
+            info = _object_info(key, response.headers)
+            yield info, _received(response.iter_bytes(chunk_size), self.endpoint)
+
+    def put_object_stream(
+        self,
+        bucket: str,
+        key: str,
+        chunks: Iterable[bytes],
+        size: int,
+        content_type: str = "application/octet-stream",
+        metadata: Mapping[str, str] | None = None,
+    ) -> str:
+        """Store exactly `size` bytes from `chunks` in one PUT, never holding them all.
+
+        The payload is not signed (it is not known before it is sent), so the caller checks
+        the returned ETag, the MD5 of what the server stored, against the MD5 of what it sent.
+        Chunks that add up to another size abort the upload: the server then keeps nothing.
+        """
+        import httpx2
+
+        headers = {"content-type": content_type, "content-length": str(size)}
+        headers.update({f"{META_PREFIX}{k}": v for k, v in (metadata or {}).items()})
+        url, signed = self._sign("PUT", bucket, key, (), headers, UNSIGNED_PAYLOAD)
+        body = _exactly(chunks, size, f"'{bucket}/{key}'")
+        try:
+            response = self._http().request("PUT", url, content=body, headers=signed)
+        except httpx2.TransportError as err:
+            raise _transport_error(err, self.endpoint) from err
+        if response.status_code >= 300:
+            raise _status_error(response, bucket, key)
+        return response.headers.get("etag", "")
+
     def _pages(
         self, bucket: str, prefix: str, delimiter: str, page_size: int
     ) -> Iterator[tuple[list[S3Object], list[str]]]:
@@ -307,21 +387,13 @@ class S3Client:
         """Sign and send one request; raise the typed error for any failure."""
         import httpx2
 
-        host, path = self._location(bucket, key)
-        query_string = canonical_query(query)
-        unsigned = {"host": host, **(headers or {})}
+        unsigned = dict(headers or {})
         if body:
             md5 = hashlib.md5(body, usedforsecurity=False).digest()
             unsigned["content-md5"] = base64.b64encode(md5).decode()
-        payload_sha256 = hashlib.sha256(body).hexdigest()
-        signed = sign_request(
-            *(method, path, query_string, unsigned, payload_sha256),
-            access_key=self._access_key,
-            secret_key=self._secret_key,
-            region=self.region,
-            now=datetime.datetime.now(datetime.timezone.utc),
+        url, signed = self._sign(
+            method, bucket, key, query, unsigned, hashlib.sha256(body).hexdigest()
         )
-        url = f"{self._scheme}://{host}{path}" + (f"?{query_string}" if query_string else "")
         try:
             response = self._http().request(method, url, content=body, headers=signed)
         except httpx2.TransportError as err:
@@ -329,6 +401,28 @@ class S3Client:
         if response.status_code >= 300:
             raise _status_error(response, bucket, key or "")
         return response
+
+    def _sign(
+        self,
+        method: str,
+        bucket: str,
+        key: str | None,
+        query: Iterable[tuple[str, str]],
+        headers: Mapping[str, str],
+        payload_sha256: str,
+    ) -> tuple[str, dict[str, str]]:
+        """The URL of a request and its headers, signed."""
+        host, path = self._location(bucket, key)
+        query_string = canonical_query(query)
+        signed = sign_request(
+            *(method, path, query_string, {"host": host, **headers}, payload_sha256),
+            access_key=self._access_key,
+            secret_key=self._secret_key,
+            region=self.region,
+            now=datetime.datetime.now(datetime.timezone.utc),
+        )
+        url = f"{self._scheme}://{host}{path}" + (f"?{query_string}" if query_string else "")
+        return url, signed
 
     def _location(self, bucket: str, key: str | None) -> tuple[str, str]:
         """Host and encoded path of a bucket (key None) or an object."""
@@ -350,6 +444,43 @@ class S3Client:
                 transport=self._transport,
             )
         return self._client
+
+
+def _object_info(key: str, headers: Mapping[str, str]) -> S3ObjectInfo:
+    metadata = {
+        name[len(META_PREFIX) :]: value
+        for name, value in headers.items()
+        if name.lower().startswith(META_PREFIX)
+    }
+    return S3ObjectInfo(
+        key,
+        int(headers.get("content-length", 0)),
+        headers.get("etag", ""),
+        headers.get("content-type", ""),
+        metadata,
+    )
+
+
+def _received(chunks: Iterator[bytes], endpoint: str) -> Iterator[bytes]:
+    """The chunks of a response, a broken connection raised as S3Unreachable."""
+    import httpx2
+
+    try:
+        yield from chunks
+    except httpx2.TransportError as err:
+        raise _transport_error(err, endpoint) from err
+
+
+def _exactly(chunks: Iterable[bytes], size: int, what: str) -> Iterator[bytes]:
+    """The chunks, checked to add up to `size`: raising aborts the request they feed."""
+    sent = 0
+    for chunk in chunks:
+        sent += len(chunk)
+        if sent > size:
+            raise S3Error(f"upload of {what}: more than the announced {size} bytes")
+        yield chunk
+    if sent != size:
+        raise S3Error(f"upload of {what}: {sent} bytes instead of the announced {size}")
 
 
 def _is_ip_address(host: str) -> bool:
