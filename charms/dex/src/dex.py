@@ -51,13 +51,13 @@ BCRYPT_MAX_BYTES = 72
 STATIC_USER_NAMESPACE = uuid.UUID("6f1d3c8e-2b0a-4c55-9a51-8a3f7d0e4b21")
 
 _ATTRIBUTE = re.compile(r"^(DN|[A-Za-z][A-Za-z0-9-]*)$")
-# The static user logs in on Dex's password form with this as its login: an email address as
-# the WHATWG HTML standard defines a valid one (input type=email), on one line, no spaces.
-_EMAIL = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
-)
-_EMAIL_MAX = 254
+# The static user's login. Dex 2.41 takes `staticPasswords[].email` as any string
+# (dexidp/dex cmd/dex/config.go, password.UnmarshalJSON checks only the hash) and compares it
+# with what is typed in the `<input type="text" name="login">` of its password form
+# (web/templates/password.html). A text input holds no line break or control character (HTML
+# standard, value sanitization of input type=text), so only those are refused: Charmed
+# Kubeflow's dex-auth takes any value, and `admin` is a common one.
+_LOGIN = re.compile(r"^[^\x00-\x1f\x7f]+$")
 
 
 class LdapDataError(Exception):
@@ -150,9 +150,9 @@ class Settings:
             raise check.InvalidConfig(
                 missing, "a value (static-username and static-password go together)"
             )
-        if username and (len(username) > _EMAIL_MAX or not _EMAIL.match(username)):
+        if username and not _LOGIN.match(username):
             raise check.InvalidConfig(
-                "static-username", "an email address such as admin@example.com (one line)"
+                "static-username", "a login on one line, e.g. admin@example.com"
             )
         if len(password.encode()) > BCRYPT_MAX_BYTES:
             raise check.InvalidConfig("static-password", "at most 72 bytes (the bcrypt limit)")
@@ -176,15 +176,24 @@ class Settings:
 
 
 def _issuer_option(config: Mapping[str, Any]) -> str:
-    """issuer-url, else the deprecated public-url + /dex; "" for the in-cluster default."""
-    issuer = str(config.get("issuer-url") or "").strip().rstrip("/")
+    """issuer-url, else the deprecated public-url + /dex; "" for the in-cluster default.
+
+    The issuer is what every token carries, so a value dex-auth accepted gives the issuer it
+    announced (canonical/dex-auth-operator src/charm.py `_issuer_url`): issuer-url as it is
+    written (a trailing slash kept), and a public-url without a scheme read as http://.
+    """
+    issuer = str(config.get("issuer-url") or "").strip()
     public = str(config.get("public-url") or "").strip().rstrip("/")
     option = "issuer-url"
     if not issuer and public:
+        if "://" not in public:
+            public = f"http://{public}"
         if not _is_http_url(public):
-            raise check.InvalidConfig("public-url", "an http(s):// URL")
+            raise check.InvalidConfig("public-url", "an http(s):// URL or a host[:port]")
         issuer, option = public + ISSUER_PATH, "public-url"
-    if issuer and not (_is_http_url(issuer) and urlsplit(issuer).path == ISSUER_PATH):
+    if issuer and not (
+        _is_http_url(issuer) and urlsplit(issuer).path in (ISSUER_PATH, ISSUER_PATH + "/")
+    ):
         raise check.InvalidConfig(option, "an http(s):// URL ending in /dex (the ingress path)")
     return issuer
 
@@ -203,7 +212,7 @@ def issuer_url(settings: Settings, app: str, model: str) -> str:
 
 
 def parse_connectors(text: str) -> tuple[dict[str, Any], ...]:
-    """The `connectors` option: a YAML list of Dex connectors with unique, unreserved ids."""
+    """The `connectors` option: a YAML list of Dex connectors with unique ids, none `local`."""
     if not text.strip():
         return ()
     try:
@@ -221,9 +230,9 @@ def parse_connectors(text: str) -> tuple[dict[str, Any], ...]:
             isinstance(kind, str) and kind.strip() and isinstance(ident, str) and ident.strip()
         ):
             raise check.InvalidConfig("connectors", "every connector to have a type and an id")
-        if ident == LOCAL_CONNECTOR_ID or ident.startswith(LDAP_CONNECTOR_ID):
+        if ident == LOCAL_CONNECTOR_ID:
             raise check.InvalidConfig(
-                "connectors", f"another id than {ident} (local and ldap* are reserved)"
+                "connectors", f"another id than {ident} (Dex's password database)"
             )
         if ident in seen:
             raise check.InvalidConfig("connectors", f"unique ids ({ident} appears twice)")
@@ -469,6 +478,7 @@ def ldap_connectors(
             f"ldap: {directory.app} sent no usable {scheme}:// URL; fix {directory.app}"
         )
     ca = "".join(c if c.endswith("\n") else c + "\n" for c in ca_certificates if c.strip())
+    _check_ids_are_free(directory.app, len(hosts), settings)
     connectors = []
     for index, host in enumerate(hosts):
         config = _ldap_config(directory, settings, host, mode, ca)
@@ -482,6 +492,23 @@ def ldap_connectors(
             }
         )
     return connectors
+
+
+def _check_ids_are_free(app: str, count: int, settings: Settings) -> None:
+    """The relation's connector ids must not be taken by the `connectors` option.
+
+    A Charmed Kubeflow deployment may already log in through an LDAP connector with id `ldap`
+    in `connectors`; Dex keys a user's identity on the connector id, so that one keeps its id
+    and the relation waits until the operator chooses.
+    """
+    taken = {c["id"] for c in settings.connectors}
+    ids = [LDAP_CONNECTOR_ID] + [f"{LDAP_CONNECTOR_ID}-{n}" for n in range(2, count + 1)]
+    clash = next((i for i in ids if i in taken), None)
+    if clash:
+        raise LdapDataError(
+            f"ldap: connector id {clash} is already in the connectors option; remove that "
+            f"connector (its users get new Dex identities) or the relation with {app}"
+        )
 
 
 def _ldap_config(
