@@ -22,6 +22,7 @@ import zipfile
 from pathlib import Path
 
 METADATA = "metadata.yaml"
+USAGE = "python3 tools/charm_rename.py build/dex.charm dex-auth build/dex-auth.charm"
 # A charm name: lowercase letters and digits in dash-separated groups (charmcraft's rule).
 CHARM_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 NAME_LINE = re.compile(rb"^name:[ \t]*(['\"]?)([^'\"\s]+)\1[ \t]*$", re.MULTILINE)
@@ -63,8 +64,9 @@ def _name_line(metadata: bytes) -> re.Match[bytes]:
 
 
 def main(argv: list[str]) -> int:
+    """SOURCE NAME TARGET; 0 when written, 1 when refused, 2 for a wrong command line."""
     if len(argv) != 3:
-        print(__doc__.split("\n\n")[2].strip(), file=sys.stderr)
+        print(f"usage: {USAGE}", file=sys.stderr)
         return 2
     source, name, target = Path(argv[0]), argv[1], Path(argv[2])
     try:

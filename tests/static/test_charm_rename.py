@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
 
-import charm_rename  # noqa: E402
+import charm_rename
 
 METADATA = b"""name: dex
 type: charm
