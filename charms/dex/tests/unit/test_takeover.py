@@ -35,7 +35,8 @@ import pytest
 import yaml
 from ops import pebble, testing
 
-from conftest import CHARMCRAFT, MODEL
+import dex
+from conftest import CHARMCRAFT, CONFIG_DEFAULTS, MODEL
 
 APP = "dex-auth"
 CONFIG_PATH = "/etc/dex/config.docker.yaml"
@@ -493,3 +494,22 @@ def test_ldap_relation_over_a_configured_ldap_connector_blocks_and_keeps_it(ctx,
     )
     assert dex_file(ctx, out)["connectors"] == yaml.safe_load(LDAP_CONNECTOR)
     assert "LDAP_BIND_PW" not in out.get_container("dex").plan.services["dex"].environment
+
+
+def test_every_id_of_the_relation_is_checked_against_the_option():
+    """Two domain controllers give `ldap` and `ldap-2`; a configured `ldap-2` clashes too."""
+    directory = dex.Directory(
+        app="ldap-integrator",
+        urls=(),
+        ldaps_urls=("ldaps://dc1.corp.example.com", "ldaps://dc2.corp.example.com"),
+        base_dn="dc=corp,dc=example,dc=com",
+        bind_dn="cn=svc,dc=corp,dc=example,dc=com",
+        starttls=False,
+        bind_password="pw",
+    )
+    options = dict(CONFIG_DEFAULTS)
+    free = dex.Settings.from_config({**options, "connectors": "- {type: github, id: ldap-3}"})
+    assert [c["id"] for c in dex.ldap_connectors(directory, free)] == ["ldap", "ldap-2"]
+    taken = dex.Settings.from_config({**options, "connectors": "- {type: ldap, id: ldap-2}"})
+    with pytest.raises(dex.LdapDataError, match="connector id ldap-2 is already in"):
+        dex.ldap_connectors(directory, taken)
