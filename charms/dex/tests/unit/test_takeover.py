@@ -346,6 +346,9 @@ def test_takeover_keeps_issuer_client_and_logins(ctx, kube, tmp_path, name, pod_
 
     assert out.unit_status == testing.ActiveStatus()
     new = dex_file(ctx, out)
+    # This charm wrote the file and the layer (dex-auth's ran Dex at debug, without the hash).
+    assert new["logger"] == {"level": "info", "format": "text"}
+    assert "DEX_CONFIG_HASH" in out.get_container("dex").plan.services["dex"].environment
     # The issuer oidc-gatekeeper knows and every token carries stays the same.
     assert new["issuer"] == old["issuer"] == ckf_issuer(config)
     assert dict(out.get_relations("dex-oidc-config")[0].local_app_data) == {
