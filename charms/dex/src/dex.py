@@ -54,10 +54,11 @@ _ATTRIBUTE = re.compile(r"^(DN|[A-Za-z][A-Za-z0-9-]*)$")
 # The static user's login. Dex 2.41 takes `staticPasswords[].email` as any string
 # (dexidp/dex cmd/dex/config.go, password.UnmarshalJSON checks only the hash) and compares it
 # with what is typed in the `<input type="text" name="login">` of its password form
-# (web/templates/password.html). A text input holds no line break or control character (HTML
-# standard, value sanitization of input type=text), so only those are refused: Charmed
-# Kubeflow's dex-auth takes any value, and `admin` is a common one.
-_LOGIN = re.compile(r"^[^\x00-\x1f\x7f]+$")
+# (web/templates/password.html). A text input holds no line break (the HTML standard's value
+# sanitization algorithm for input type=text strips them) and a keyboard types no control
+# character, so only those are refused: Charmed Kubeflow's dex-auth takes any value, and
+# `admin` is a common one.
+_LOGIN = re.compile(r"[^\x00-\x1f\x7f-\x9f]+")
 
 
 class LdapDataError(Exception):
@@ -150,7 +151,7 @@ class Settings:
             raise check.InvalidConfig(
                 missing, "a value (static-username and static-password go together)"
             )
-        if username and not _LOGIN.match(username):
+        if username and not _LOGIN.fullmatch(username):
             raise check.InvalidConfig(
                 "static-username", "a login on one line, e.g. admin@example.com"
             )

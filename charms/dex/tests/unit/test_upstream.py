@@ -214,7 +214,14 @@ def test_logins_dex_accepts_are_accepted(username):
 
 @pytest.mark.parametrize(
     "username",
-    ["admin@example.com\nroot@example.com", "ad\rmin", "ad\tmin", "admin\x00", "admin\x7f"],
+    [
+        "admin@example.com\nroot@example.com",
+        "ad\rmin",
+        "ad\tmin",
+        "admin\x00",
+        "admin\x7f",
+        "ad\x85min",
+    ],
 )
 def test_logins_nobody_could_type_are_refused(username):
     """A text input holds no line break or control character (see dex._LOGIN)."""
