@@ -479,7 +479,6 @@ def ldap_connectors(
             f"ldap: {directory.app} sent no usable {scheme}:// URL; fix {directory.app}"
         )
     ca = "".join(c if c.endswith("\n") else c + "\n" for c in ca_certificates if c.strip())
-    _check_ids_are_free(directory.app, len(hosts), settings)
     connectors = []
     for index, host in enumerate(hosts):
         config = _ldap_config(directory, settings, host, mode, ca)
@@ -493,23 +492,6 @@ def ldap_connectors(
             }
         )
     return connectors
-
-
-def _check_ids_are_free(app: str, count: int, settings: Settings) -> None:
-    """The relation's connector ids must not be taken by the `connectors` option.
-
-    A Charmed Kubeflow deployment may already log in through an LDAP connector with id `ldap`
-    in `connectors`; Dex keys a user's identity on the connector id, so that one keeps its id
-    and the relation waits until the operator chooses.
-    """
-    taken = {c["id"] for c in settings.connectors}
-    ids = [LDAP_CONNECTOR_ID] + [f"{LDAP_CONNECTOR_ID}-{n}" for n in range(2, count + 1)]
-    clash = next((i for i in ids if i in taken), None)
-    if clash:
-        raise LdapDataError(
-            f"ldap: connector id {clash} is already in the connectors option; remove that "
-            f"connector (its users get new Dex identities) or the relation with {app}"
-        )
 
 
 def _ldap_config(
@@ -628,6 +610,17 @@ def dex_config(
 def nobody_can_log_in(config: Mapping[str, Any]) -> bool:
     """True when Dex runs but offers no connector and no static user."""
     return not config["connectors"] and not config["staticPasswords"]
+
+
+def taken_connector_id(ldap: Sequence[Mapping[str, Any]], settings: Settings) -> str | None:
+    """An id of the ldap relation's connectors that the `connectors` option already uses.
+
+    A Charmed Kubeflow deployment may log in through an LDAP connector with id `ldap` in
+    `connectors`; Dex keys a user's identity on the connector id, so that connector keeps its
+    id and the relation waits until the operator chooses.
+    """
+    taken = {c["id"] for c in settings.connectors}
+    return next((c["id"] for c in ldap if c["id"] in taken), None)
 
 
 def render(config: Mapping[str, Any]) -> str:

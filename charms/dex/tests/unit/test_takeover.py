@@ -493,26 +493,16 @@ def test_ldap_relation_over_a_configured_ldap_connector_blocks_and_keeps_it(ctx,
 
     assert out.unit_status == testing.BlockedStatus(
         "ldap: connector id ldap is already in the connectors option; remove that connector "
-        "(its users get new Dex identities) or the relation with glauth-k8s"
+        "(its users get new Dex identities) or the ldap relation"
     )
     assert dex_file(ctx, out)["connectors"] == yaml.safe_load(LDAP_CONNECTOR)
     assert "LDAP_BIND_PW" not in out.get_container("dex").plan.services["dex"].environment
 
 
-def test_every_id_of_the_relation_is_checked_against_the_option():
-    """Two domain controllers give `ldap` and `ldap-2`; a configured `ldap-2` clashes too."""
-    directory = dex.Directory(
-        app="ldap-integrator",
-        urls=(),
-        ldaps_urls=("ldaps://dc1.corp.example.com", "ldaps://dc2.corp.example.com"),
-        base_dn="dc=corp,dc=example,dc=com",
-        bind_dn="cn=svc,dc=corp,dc=example,dc=com",
-        starttls=False,
-        bind_password="pw",
-    )
+def test_an_id_of_the_relation_in_the_option_is_found():
+    relation = [{"type": "ldap", "id": "ldap"}, {"type": "ldap", "id": "ldap-2"}]
     options = dict(CONFIG_DEFAULTS)
     free = dex.Settings.from_config({**options, "connectors": "- {type: github, id: ldap-3}"})
-    assert [c["id"] for c in dex.ldap_connectors(directory, free)] == ["ldap", "ldap-2"]
+    assert dex.taken_connector_id(relation, free) is None
     taken = dex.Settings.from_config({**options, "connectors": "- {type: ldap, id: ldap-2}"})
-    with pytest.raises(dex.LdapDataError, match="connector id ldap-2 is already in"):
-        dex.ldap_connectors(directory, taken)
+    assert dex.taken_connector_id(relation, taken) == "ldap-2"
