@@ -272,7 +272,7 @@ def test_the_model_of_dex_auth_gives_its_issuers(config, issuer):
 
 
 def test_the_issuer_check_sees_a_changed_issuer():
-    """Normalising the issuer (as this charm did before) would change every token's `iss`."""
+    """Normalising the issuer (dropping its trailing slash) would change every token's `iss`."""
     written = CKF_CONFIGS["issuer-url with a trailing slash"]
     assert ckf_issuer(written) != ckf_issuer(written).rstrip("/")
 
