@@ -104,6 +104,14 @@ class DexCharm(ops.CharmBase):
         )
         clients = self._clients(leaving)
         ldap, bind_password = self._ldap_connectors(settings, leaving)
+        if ldap and (taken := dex.taken_connector_id(ldap, settings)):
+            self.problems.add(
+                ops.BlockedStatus(
+                    f"ldap: connector id {taken} is already in the connectors option; remove "
+                    "that connector (its users get new Dex identities) or the ldap relation"
+                )
+            )
+            ldap, bind_password = [], None
         try:
             config = dex.dex_config(
                 settings=settings,

@@ -65,13 +65,14 @@ IN_CHAIN_RULE = "1.2.840.113556.1.4.1941"
 # into the identity and cannot issue a token for them (dexidp/dex#3128, fixed by #4978 only
 # after 2.41: "string field contains invalid UTF-8").
 BINARY_ATTRIBUTES = ("objectguid", "objectsid")
-# The static user logs in on Dex's password form with this as its login: an email address as
-# the WHATWG HTML standard defines a valid one (input type=email), on one line, no spaces.
-_EMAIL = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
-)
-_EMAIL_MAX = 254
+# The static user's login. Dex 2.41 takes `staticPasswords[].email` as any string
+# (dexidp/dex cmd/dex/config.go, password.UnmarshalJSON checks only the hash) and compares it
+# with what is typed in the `<input type="text" name="login">` of its password form
+# (web/templates/password.html). A text input holds no line break (the HTML standard's value
+# sanitization algorithm for input type=text strips them) and a keyboard types no control
+# character, so only those are refused: Charmed Kubeflow's dex-auth takes any value, and
+# `admin` is a common one.
+_LOGIN = re.compile(r"[^\x00-\x1f\x7f-\x9f]+")
 
 
 class LdapDataError(Exception):
@@ -167,9 +168,9 @@ class Settings:
             raise check.InvalidConfig(
                 missing, "a value (static-username and static-password go together)"
             )
-        if username and (len(username) > _EMAIL_MAX or not _EMAIL.match(username)):
+        if username and not _LOGIN.fullmatch(username):
             raise check.InvalidConfig(
-                "static-username", "an email address such as admin@example.com (one line)"
+                "static-username", "a login on one line, e.g. admin@example.com"
             )
         if len(password.encode()) > BCRYPT_MAX_BYTES:
             raise check.InvalidConfig("static-password", "at most 72 bytes (the bcrypt limit)")
@@ -193,15 +194,24 @@ class Settings:
 
 
 def _issuer_option(config: Mapping[str, Any]) -> str:
-    """issuer-url, else the deprecated public-url + /dex; "" for the in-cluster default."""
-    issuer = str(config.get("issuer-url") or "").strip().rstrip("/")
+    """issuer-url, else the deprecated public-url + /dex; "" for the in-cluster default.
+
+    The issuer is what every token carries, so a value dex-auth accepted gives the issuer it
+    announced (canonical/dex-auth-operator src/charm.py `_issuer_url`): issuer-url as it is
+    written (a trailing slash kept), and a public-url without a scheme read as http://.
+    """
+    issuer = str(config.get("issuer-url") or "").strip()
     public = str(config.get("public-url") or "").strip().rstrip("/")
     option = "issuer-url"
     if not issuer and public:
+        if "://" not in public:
+            public = f"http://{public}"
         if not _is_http_url(public):
-            raise check.InvalidConfig("public-url", "an http(s):// URL")
+            raise check.InvalidConfig("public-url", "an http(s):// URL or a host[:port]")
         issuer, option = public + ISSUER_PATH, "public-url"
-    if issuer and not (_is_http_url(issuer) and urlsplit(issuer).path == ISSUER_PATH):
+    if issuer and not (
+        _is_http_url(issuer) and urlsplit(issuer).path in (ISSUER_PATH, ISSUER_PATH + "/")
+    ):
         raise check.InvalidConfig(option, "an http(s):// URL ending in /dex (the ingress path)")
     return issuer
 
@@ -220,7 +230,7 @@ def issuer_url(settings: Settings, app: str, model: str) -> str:
 
 
 def parse_connectors(text: str) -> tuple[dict[str, Any], ...]:
-    """The `connectors` option: a YAML list of Dex connectors with unique, unreserved ids."""
+    """The `connectors` option: a YAML list of Dex connectors with unique ids, none `local`."""
     if not text.strip():
         return ()
     try:
@@ -238,9 +248,9 @@ def parse_connectors(text: str) -> tuple[dict[str, Any], ...]:
             isinstance(kind, str) and kind.strip() and isinstance(ident, str) and ident.strip()
         ):
             raise check.InvalidConfig("connectors", "every connector to have a type and an id")
-        if ident == LOCAL_CONNECTOR_ID or ident.startswith(LDAP_CONNECTOR_ID):
+        if ident == LOCAL_CONNECTOR_ID:
             raise check.InvalidConfig(
-                "connectors", f"another id than {ident} (local and ldap* are reserved)"
+                "connectors", f"another id than {ident} (Dex's password database)"
             )
         if ident in seen:
             raise check.InvalidConfig("connectors", f"unique ids ({ident} appears twice)")
@@ -665,6 +675,17 @@ def dex_config(
 def nobody_can_log_in(config: Mapping[str, Any]) -> bool:
     """True when Dex runs but offers no connector and no static user."""
     return not config["connectors"] and not config["staticPasswords"]
+
+
+def taken_connector_id(ldap: Sequence[Mapping[str, Any]], settings: Settings) -> str | None:
+    """An id of the ldap relation's connectors that the `connectors` option already uses.
+
+    A Charmed Kubeflow deployment may log in through an LDAP connector with id `ldap` in
+    `connectors`; Dex keys a user's identity on the connector id, so that connector keeps its
+    id and the relation waits until the operator chooses.
+    """
+    taken = {c["id"] for c in settings.connectors}
+    return next((c["id"] for c in ldap if c["id"] in taken), None)
 
 
 def render(config: Mapping[str, Any]) -> str:

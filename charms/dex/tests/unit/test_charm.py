@@ -247,7 +247,10 @@ def test_stopped_service_is_waiting(ctx, kube):
             {"issuer-url": "https://dex.example.com/auth"},
             "config issuer-url: expected an http(s):// URL ending in /dex (the ingress path)",
         ),
-        ({"public-url": "dex.example.com"}, "config public-url: expected an http(s):// URL"),
+        (
+            {"public-url": "ftp://dex.example.com"},
+            "config public-url: expected an http(s):// URL or a host[:port]",
+        ),
         (
             {"connectors": "- type: saml\n  id: [unclosed"},
             "config connectors: expected a YAML list of Dex connectors",
@@ -265,8 +268,8 @@ def test_stopped_service_is_waiting(ctx, kube):
             "config connectors: expected unique ids (gh appears twice)",
         ),
         (
-            {"connectors": "- {type: ldap, id: ldap}"},
-            "config connectors: expected another id than ldap (local and ldap* are reserved)",
+            {"connectors": "- {type: ldap, id: local}"},
+            "config connectors: expected another id than local (Dex's password database)",
         ),
         (
             {"connectors": "- {type: github, id: gh, config: {clientSecret: $LDAP_BIND_PW}}"},
@@ -280,13 +283,11 @@ def test_stopped_service_is_waiting(ctx, kube):
         ),
         (
             {"static-username": "admin\nroot@example.com"},
-            "config static-username: expected an email address such as admin@example.com "
-            "(one line)",
+            "config static-username: expected a login on one line, e.g. admin@example.com",
         ),
         (
-            {"static-username": "{admin: x}"},
-            "config static-username: expected an email address such as admin@example.com "
-            "(one line)",
+            {"static-username": "admin\troot"},
+            "config static-username: expected a login on one line, e.g. admin@example.com",
         ),
         (
             {"static-password": ""},

@@ -48,8 +48,8 @@ UPSTREAM: dict[str, tuple[Any, str]] = {
     "health path": ("/healthz", f'{DEX} server/server.go handlePrefix("/healthz")'),
     "static user login": (
         "email",
-        f"{DEX} cmd/dex/config.go password (email, hash, username, userID); "
-        "the password form's login is the email address",
+        f"{DEX} cmd/dex/config.go password (email, hash, username, userID; only the hash is "
+        'checked); web/templates/password.html <input type="text" name="login">',
     ),
 }
 
@@ -195,29 +195,36 @@ def test_a_dollar_dex_leaves_alone_is_accepted(value):
 
 @pytest.mark.parametrize(
     "username",
-    ["admin@example.com", "first.last+kf@sub.example.org", "A_B@example-1.io"],
+    [
+        "admin@example.com",
+        "first.last+kf@sub.example.org",
+        "A_B@example-1.io",
+        # Charmed Kubeflow's dex-auth takes any login, and Dex matches any string typed into
+        # its text input: these worked there and must keep working after a takeover.
+        "admin",
+        "ad min@example.com",
+        "{admin: x}",
+        "ädmin",
+        "a" * 250 + "@example.com",
+    ],
 )
-def test_email_logins_are_accepted(username):
+def test_logins_dex_accepts_are_accepted(username):
     assert settings(**{"static-username": username, "static-password": "pw"}).static_username
 
 
 @pytest.mark.parametrize(
     "username",
     [
-        "admin",
-        "admin@",
-        "@example.com",
-        "ad min@example.com",
         "admin@example.com\nroot@example.com",
-        "{admin: x}",
-        "- admin@example.com",
-        "admin@@example.com",
-        "admin@-example.com",
-        "ädmin@example.com",
-        "a" * 250 + "@example.com",
+        "ad\rmin",
+        "ad\tmin",
+        "admin\x00",
+        "admin\x7f",
+        "ad\x85min",
     ],
 )
 def test_logins_nobody_could_type_are_refused(username):
+    """A text input holds no line break or control character (see dex._LOGIN)."""
     with pytest.raises(InvalidConfig) as info:
         settings(**{"static-username": username, "static-password": "pw"})
     assert info.value.option == "static-username"
