@@ -98,7 +98,10 @@ def test_force_reapplies_objects_deleted_or_changed_behind_our_back(kube: FakeKu
     config["metadata"]["annotations"][k8s.DIGEST_ANNOTATION] = "an older revision"
     kube.reset_calls()
     engine(kube).apply(rendered(), first, force=True)
-    assert sorted(kube.writes) == [("apply", "ClusterRole/demo"), ("apply", "ConfigMap/ns/demo-config")]
+    assert sorted(kube.writes) == [
+        ("apply", "ClusterRole/demo"),
+        ("apply", "ConfigMap/ns/demo-config"),
+    ]
 
 
 def test_without_inventory_unchanged_objects_are_not_written_again(kube: FakeKubernetes):

@@ -107,7 +107,9 @@ def test_upgrade_keeps_the_certificate_and_reapplies_only_what_changed(ctx, kube
     after = next(s for s in out.secrets if s.label == "webhook-certificate").tracked_content
     assert after == before
     assert kube.writes == []
-    crd = kube.get_object("CustomResourceDefinition", "seldondeployments.machinelearning.seldon.io")
+    crd = kube.get_object(
+        "CustomResourceDefinition", "seldondeployments.machinelearning.seldon.io"
+    )
     crd["metadata"]["annotations"][kubernetes.DIGEST_ANNOTATION] = "an older revision's CRD"
     ctx.run(ctx.on.upgrade_charm(), out)
     assert kube.writes == [
