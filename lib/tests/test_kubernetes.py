@@ -132,6 +132,22 @@ def test_a_whole_kind_no_longer_rendered_is_pruned_without_inventory(kube: FakeK
     assert kube.find("ClusterRole", "demo") is None
 
 
+def test_objects_labelled_by_juju_itself_are_never_pruned(kube: FakeKubernetes):
+    # Juju labels an application's own objects app.juju.is/created-by=<app> as well, with
+    # model.juju.is/name for the model (e.g. the ClusterRole `juju trust` makes).
+    juju_role = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {
+            "name": "ns-demo",
+            "labels": {k8s.CREATED_BY_LABEL: "demo", "model.juju.is/name": "ns"},
+        },
+    }
+    kube.add(juju_role)
+    engine(kube).apply([o for o in rendered() if o["kind"] == "ConfigMap"], None)
+    assert kube.find("ClusterRole", "ns-demo") is not None
+
+
 def test_a_crd_no_longer_rendered_is_kept_while_users_have_objects_of_it(kube: FakeKubernetes):
     first = engine(kube).apply(rendered(), None)
     kube.add(

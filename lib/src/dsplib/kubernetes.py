@@ -64,6 +64,9 @@ _DEFAULT_ORDER = 7
 
 # Kinds searched by label for leftovers when the inventory is lost, besides those rendered now
 # and those the inventory lists: a revision that stops rendering a whole kind still prunes it.
+# The search needs both of our labels. Juju's own objects for an application (its
+# ServiceAccount, the ClusterRole of `juju trust`) carry app.juju.is/created-by too, but name
+# the model in model.juju.is/name, not app.juju.is/model, so they are never taken for ours.
 SEARCHED_KINDS: tuple[tuple[str, str], ...] = (
     ("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
     ("v1", "ServiceAccount"),
