@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import jubilant
 import pytest
@@ -135,7 +136,7 @@ def _spark_account(kube: Client) -> None:
     )
 
 
-def _spark_pi(name: str) -> dict:
+def _spark_pi(name: str) -> Any:
     spark_image = yaml.safe_load(
         (ROOT / "charms" / "spark-operator" / "charmcraft.yaml").read_text()
     )["config"]["options"]["spark-image"]["default"]
