@@ -102,6 +102,33 @@ def full_events(state: testing.State) -> list[Event]:
     return events
 
 
+def s3_relation(rid: int, bucket: str, endpoint: str = "http://rgw.ceph.example:80") -> Any:
+    """s3-integrator's side of an `s3` relation, with test keys."""
+    data = {
+        "access-key": "ACCESS",
+        "secret-key": "SECRET-KEY-VALUE",
+        "bucket": bucket,
+        "endpoint": endpoint,
+        "region": "default",
+        "s3-uri-style": "path",
+    }
+    return testing.Relation(
+        "s3-credentials", id=rid, remote_app_name="s3-integrator", remote_app_data=data
+    )
+
+
+def cos_relations(first_id: int) -> set[Any]:
+    """metrics-endpoint, grafana-dashboard and logging as COS relates to a charm."""
+    loki = {"endpoint": json.dumps({"url": "http://loki-0.loki:3100/loki/api/v1/push"})}
+    return {
+        testing.Relation("metrics-endpoint", id=first_id, remote_app_name="prometheus"),
+        testing.Relation("grafana-dashboard", id=first_id + 1, remote_app_name="grafana"),
+        testing.Relation(
+            "logging", id=first_id + 2, remote_app_name="loki", remote_units_data={0: loki}
+        ),
+    }
+
+
 # -- determinism -----------------------------------------------------------------------------
 
 
@@ -249,6 +276,33 @@ def check_newest_shape(module: Any, kube: FakeKubernetes, paths: list[Path]) -> 
         f"{module.APP} stores something new: record a fixture with tools/record_state.py "
         f"and keep {paths[-1].name} and the older ones"
     )
+
+
+def charm_tests(
+    module: Any, after_refresh: Callable[..., None] | None = None
+) -> tuple[Callable[..., None], Callable[..., None]]:
+    """The two upgrade tests of a charm, for its test module to bind to test_ names.
+
+    `module` is the charm's tests/unit/upgrade_scenario.py (CHARM, APP, scenario(),
+    deterministic()); the fixtures are found next to it, wherever pytest runs from.
+    `after_refresh(ctx, kube, fixture, out)` adds the charm's own checks of users' work.
+    """
+    paths = fixtures(Path(module.__file__).resolve().parents[2])
+
+    @each_recorded_state(paths)
+    def refresh(kube: FakeKubernetes, monkeypatch: Any, path: Path, stored_state: bool) -> None:
+        module.deterministic(monkeypatch)
+        ctx = context(module)
+        fixture = load(path)
+        out = check_upgrade(ctx, kube, fixture, stored_state=stored_state)
+        if after_refresh is not None:
+            after_refresh(ctx, kube, fixture, out)
+
+    def newest_shape(kube: FakeKubernetes, monkeypatch: Any) -> None:
+        module.deterministic(monkeypatch)
+        check_newest_shape(module, kube, paths)
+
+    return refresh, newest_shape
 
 
 # -- restoring -------------------------------------------------------------------------------

@@ -5,37 +5,22 @@ upgrade_scenario.py. The rule: a revision that changes what the charm stores rec
 fixture and keeps every old one (dsplib.upgrade_states says what is checked and why).
 """
 
-from pathlib import Path
-
 import bcrypt
-import pytest
 import yaml
 
 import upgrade_scenario
 from dsplib import upgrade_states
 
-FIXTURES = upgrade_states.fixtures(Path())
 
-
-@pytest.fixture(autouse=True)
-def deterministic(monkeypatch: pytest.MonkeyPatch) -> None:
-    upgrade_scenario.deterministic(monkeypatch)
-
-
-@upgrade_states.each_recorded_state(FIXTURES)
-def test_refresh_from_a_recorded_state(kube, path, stored_state):
-    ctx = upgrade_states.context(upgrade_scenario)
-    fixture = upgrade_states.load(path)
-    out = upgrade_states.check_upgrade(ctx, kube, fixture, stored_state=stored_state)
-    config = yaml.safe_load(
-        (out.get_container("dex").get_filesystem(ctx) / "etc/dex/config.docker.yaml").read_text()
-    )
+def after_refresh(ctx, kube, fixture, out):
+    fs = out.get_container("dex").get_filesystem(ctx)
+    config = yaml.safe_load((fs / "etc/dex/config.docker.yaml").read_text())
     (static,) = config["staticPasswords"]
-    assert bcrypt.checkpw(b"admin-password", static["hash"].encode()), (
-        "the static user still logs in"
-    )
+    assert bcrypt.checkpw(b"admin-password", static["hash"].encode()), "static user logs in"
     assert [c["id"] for c in config["staticClients"]] == ["authservice-oidc"]
 
 
-def test_the_newest_fixture_has_the_shape_this_revision_stores(kube):
-    upgrade_states.check_newest_shape(upgrade_scenario, kube, FIXTURES)
+(
+    test_refresh_from_a_recorded_state,
+    test_the_newest_fixture_has_the_shape_this_revision_stores,
+) = upgrade_states.charm_tests(upgrade_scenario, after_refresh)

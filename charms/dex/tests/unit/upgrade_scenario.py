@@ -6,8 +6,6 @@ client, istio-pilot's ingress, an LDAP directory (glauth-k8s) and COS.
 
 from __future__ import annotations
 
-import json
-
 import bcrypt
 import pytest
 import yaml
@@ -53,16 +51,6 @@ def scenario() -> upgrade_states.Scenario:
             remote_app_name="istio-pilot",
             remote_app_data={"_supported_versions": "- v1\n"},
         ),
-        testing.Relation("metrics-endpoint", id=4, remote_app_name="prometheus"),
-        testing.Relation("grafana-dashboard", id=5, remote_app_name="grafana"),
-        testing.Relation(
-            "logging",
-            id=6,
-            remote_app_name="loki",
-            remote_units_data={
-                0: {"endpoint": json.dumps({"url": "http://loki-0.loki:3100/loki/api/v1/push"})}
-            },
-        ),
         testing.Relation(
             "ldap",
             id=7,
@@ -77,7 +65,7 @@ def scenario() -> upgrade_states.Scenario:
                 "starttls": "True",
             },
         ),
-    }
+    } | upgrade_states.cos_relations(4)
     state = testing.State(
         leader=True,
         model=testing.Model(name="kubeflow", uuid=upgrade_states.MODEL_UUID),

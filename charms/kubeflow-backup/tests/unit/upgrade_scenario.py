@@ -31,21 +31,7 @@ def deterministic(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def scenario() -> upgrade_states.Scenario:
-    relations = {
-        testing.Relation(
-            "s3-credentials",
-            id=1,
-            remote_app_name="s3-integrator",
-            remote_app_data={
-                "access-key": "ACCESS",
-                "secret-key": "SECRET-KEY-VALUE",
-                "bucket": "kubeflow-backups",
-                "endpoint": "http://rgw.ceph.example:80",
-                "region": "default",
-                "s3-uri-style": "path",
-            },
-        ),
-    }
+    relations = {upgrade_states.s3_relation(1, "kubeflow-backups")}
     state = testing.State(
         leader=True,
         model=testing.Model(name="kubeflow", uuid=upgrade_states.MODEL_UUID),

@@ -28,19 +28,7 @@ def deterministic(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def scenario() -> upgrade_states.Scenario:
     relations = {
-        testing.Relation(
-            "s3-credentials",
-            id=1,
-            remote_app_name="s3-integrator",
-            remote_app_data={
-                "access-key": "ACCESS",
-                "secret-key": "SECRET-KEY-VALUE",
-                "bucket": "mlpipeline",
-                "endpoint": "http://10.20.0.15:80",
-                "region": "default",
-                "s3-uri-style": "path",
-            },
-        ),
+        upgrade_states.s3_relation(1, "mlpipeline", "http://10.20.0.15:80"),
         testing.Relation(
             "object-storage",
             id=2,

@@ -13,7 +13,7 @@ import pytest
 import upgrade_scenario
 from dsplib import certificates, upgrade_states
 
-FIXTURES = upgrade_states.fixtures(Path())
+FIXTURES = upgrade_states.fixtures(Path(upgrade_scenario.__file__).resolve().parents[2])
 
 
 @pytest.fixture(autouse=True)
@@ -26,15 +26,16 @@ def ctx():
     return upgrade_states.context(upgrade_scenario)
 
 
-@upgrade_states.each_recorded_state(FIXTURES)
-def test_refresh_from_a_recorded_state(ctx, kube, path, stored_state):
-    fixture = upgrade_states.load(path)
-    upgrade_states.check_upgrade(ctx, kube, fixture, stored_state=stored_state)
-    assert kube.find("SeldonDeployment", "iris", "alice") is not None
+def after_refresh(ctx, kube, fixture, out):
+    assert (
+        kube.find("SeldonDeployment", "iris", "alice") == upgrade_scenario.USERS_SELDON_DEPLOYMENT
+    )
 
 
-def test_the_newest_fixture_has_the_shape_this_revision_stores(kube):
-    upgrade_states.check_newest_shape(upgrade_scenario, kube, FIXTURES)
+(
+    test_refresh_from_a_recorded_state,
+    test_the_newest_fixture_has_the_shape_this_revision_stores,
+) = upgrade_states.charm_tests(upgrade_scenario, after_refresh)
 
 
 # -- the check fails where a refresh would hurt -------------------------------------------------

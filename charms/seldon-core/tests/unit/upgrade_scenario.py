@@ -6,8 +6,6 @@ SeldonDeployment that no refresh may touch.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from ops import testing
 
@@ -53,31 +51,9 @@ def scenario() -> upgrade_states.Scenario:
                 "gateway_up": "true",
             },
         ),
-        testing.Relation(
-            "s3-credentials",
-            id=2,
-            remote_app_name="s3-integrator",
-            remote_app_data={
-                "access-key": "ACCESS",
-                "secret-key": "SECRET-KEY-VALUE",
-                "bucket": "models",
-                "endpoint": "http://rgw.ceph.example:80",
-                "region": "default",
-                "s3-uri-style": "path",
-            },
-        ),
+        upgrade_states.s3_relation(2, "models"),
         testing.Relation("secrets", id=3, remote_app_name="resource-dispatcher"),
-        testing.Relation("metrics-endpoint", id=4, remote_app_name="prometheus"),
-        testing.Relation("grafana-dashboard", id=5, remote_app_name="grafana"),
-        testing.Relation(
-            "logging",
-            id=6,
-            remote_app_name="loki",
-            remote_units_data={
-                0: {"endpoint": json.dumps({"url": "http://loki-0.loki:3100/loki/api/v1/push"})}
-            },
-        ),
-    }
+    } | upgrade_states.cos_relations(4)
     state = testing.State(
         leader=True,
         model=testing.Model(name="kubeflow", uuid=upgrade_states.MODEL_UUID),

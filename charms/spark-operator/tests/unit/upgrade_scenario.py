@@ -6,8 +6,6 @@ user's SparkApplication that no refresh may touch.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from ops import testing
 
@@ -41,31 +39,7 @@ def scenario() -> upgrade_states.Scenario:
         testing.Relation(endpoint, id=i, remote_app_name="resource-dispatcher")
         for i, endpoint in enumerate(DISPATCH, start=1)
     }
-    relations |= {
-        testing.Relation(
-            "s3-credentials",
-            id=6,
-            remote_app_name="s3-integrator",
-            remote_app_data={
-                "access-key": "ACCESS",
-                "secret-key": "SECRET-KEY-VALUE",
-                "bucket": "spark",
-                "endpoint": "http://rgw.ceph.example:80",
-                "region": "default",
-                "s3-uri-style": "path",
-            },
-        ),
-        testing.Relation("metrics-endpoint", id=7, remote_app_name="prometheus"),
-        testing.Relation("grafana-dashboard", id=8, remote_app_name="grafana"),
-        testing.Relation(
-            "logging",
-            id=9,
-            remote_app_name="loki",
-            remote_units_data={
-                0: {"endpoint": json.dumps({"url": "http://loki-0.loki:3100/loki/api/v1/push"})}
-            },
-        ),
-    }
+    relations |= {upgrade_states.s3_relation(6, "spark")} | upgrade_states.cos_relations(7)
     state = testing.State(
         leader=True,
         model=testing.Model(name="kubeflow", uuid=upgrade_states.MODEL_UUID),
