@@ -13,7 +13,6 @@ object is kept and a new job completes, and the backup still verifies with the s
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 from typing import Any
 
@@ -166,13 +165,10 @@ def _wait_available(kube: Client, name: str) -> None:
     wait_for(available, f"SeldonDeployment {name} Available", timeout=15 * 60)
 
 
-def _wait_for_spark(kube: Client, name: str, timeout: float = 20 * 60) -> str | None:
-    deadline = time.monotonic() + timeout
-    state = None
-    while time.monotonic() < deadline:
+def _wait_for_spark(kube: Client, name: str, timeout: float = 20 * 60) -> str:
+    def finished() -> str | None:
         app = kube.get(SparkApplication, name, namespace=NAMESPACE)
         state = ((app.get("status") or {}).get("applicationState") or {}).get("state")
-        if state in ("COMPLETED", "FAILED", "SUBMISSION_FAILED"):
-            return state
-        time.sleep(10)
-    return state
+        return state if state in ("COMPLETED", "FAILED", "SUBMISSION_FAILED") else None
+
+    return wait_for(finished, f"SparkApplication {name} finished", timeout=timeout, every=10)
