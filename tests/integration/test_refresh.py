@@ -99,9 +99,18 @@ def users_work(deployed: jubilant.Juju, kube: Client) -> dict[str, str]:
 def test_refresh_keeps_every_app_active_and_users_work_working(
     deployed: jubilant.Juju, kube: Client, users_work: dict[str, str]
 ):
+    before = {app: deployed.status().apps[app].charm_rev for app in APPS}
     for app in APPS:
         deployed.refresh(app, path=packed(app), resources=image(app) or None)
-    deployed.wait(lambda status: jubilant.all_active(status, *APPS), timeout=30 * 60)
+
+    def refreshed(status: jubilant.Status) -> bool:
+        # The old revision's "active" must not count: wait for the new revision's units.
+        moved = all(status.apps[app].charm_rev != before[app] for app in APPS)
+        return moved and jubilant.all_active(status, *APPS)
+
+    deployed.wait(
+        refreshed, error=lambda status: jubilant.any_error(status, *APPS), timeout=30 * 60
+    )
 
     for crd in (
         "seldondeployments.machinelearning.seldon.io",
