@@ -83,11 +83,87 @@ def test_unchanged_objects_cause_no_api_call(kube: FakeKubernetes):
     assert second == first
 
 
-def test_force_reapplies_unchanged_objects(kube: FakeKubernetes):
+def test_force_checks_the_cluster_and_writes_nothing_when_it_holds_the_objects(kube):
     first = engine(kube).apply(rendered(), None)
     kube.reset_calls()
+    second = engine(kube).apply(rendered(), first, force=True)
+    assert kube.writes == []
+    assert second == first
+
+
+def test_force_reapplies_objects_deleted_or_changed_behind_our_back(kube: FakeKubernetes):
+    first = engine(kube).apply(rendered(), None)
+    kube.objects.pop(("rbac.authorization.k8s.io/v1", "ClusterRole", None, "demo"))
+    config = kube.get_object("ConfigMap", "demo-config", "ns")
+    config["metadata"]["annotations"][k8s.DIGEST_ANNOTATION] = "an older revision"
+    kube.reset_calls()
     engine(kube).apply(rendered(), first, force=True)
-    assert len(kube.writes) == 3
+    assert sorted(kube.writes) == [
+        ("apply", "ClusterRole/demo"),
+        ("apply", "ConfigMap/ns/demo-config"),
+    ]
+
+
+def test_without_inventory_unchanged_objects_are_not_written_again(kube: FakeKubernetes):
+    # A Kubernetes charm loses its state with its container on every refresh.
+    engine(kube).apply(rendered(), None)
+    kube.reset_calls()
+    engine(kube).apply(rendered(), None)
+    assert kube.writes == []
+    assert {verb for verb, _ in kube.calls} == {"list"}
+
+
+def test_every_object_carries_the_hash_of_its_content(kube: FakeKubernetes):
+    engine(kube).apply(rendered(), None)
+    config = kube.get_object("ConfigMap", "demo-config", "ns")
+    stamped = config["metadata"]["annotations"][k8s.DIGEST_ANNOTATION]
+    del config["metadata"]["annotations"]
+    assert stamped == k8s.digest([config])
+    changed = k8s.render(TEMPLATES, {**CONTEXT, "greeting": "other"})
+    engine(kube).apply(changed, None)
+    config = kube.get_object("ConfigMap", "demo-config", "ns")
+    assert config["metadata"]["annotations"][k8s.DIGEST_ANNOTATION] != stamped
+
+
+def test_a_whole_kind_no_longer_rendered_is_pruned_without_inventory(kube: FakeKubernetes):
+    engine(kube).apply(rendered(), None)
+    without_role = [o for o in rendered() if o["kind"] != "ClusterRole"]
+    engine(kube).apply(without_role, None)
+    assert kube.find("ClusterRole", "demo") is None
+
+
+def test_objects_labelled_by_juju_itself_are_never_pruned(kube: FakeKubernetes):
+    # Juju labels an application's own objects app.juju.is/created-by=<app> as well, with
+    # model.juju.is/name for the model (e.g. the ClusterRole `juju trust` makes).
+    juju_role = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {
+            "name": "ns-demo",
+            "labels": {k8s.CREATED_BY_LABEL: "demo", "model.juju.is/name": "ns"},
+        },
+    }
+    kube.add(juju_role)
+    engine(kube).apply([o for o in rendered() if o["kind"] == "ConfigMap"], None)
+    assert kube.find("ClusterRole", "ns-demo") is not None
+
+
+def test_a_crd_no_longer_rendered_is_kept_while_users_have_objects_of_it(kube: FakeKubernetes):
+    first = engine(kube).apply(rendered(), None)
+    kube.add(
+        {
+            "apiVersion": "example.com/v1",
+            "kind": "Widget",
+            "metadata": {"name": "users-widget", "namespace": "user"},
+        }
+    )
+    without_crd = [o for o in rendered() if o["kind"] != "CustomResourceDefinition"]
+    second = engine(kube).apply(without_crd, first)
+    assert kube.find("CustomResourceDefinition", "widgets.example.com") is not None
+    assert kube.find("Widget", "users-widget", "user") is not None
+    kube.objects.pop(("example.com/v1", "Widget", "user", "users-widget"))
+    engine(kube).apply(without_crd, second, force=True)
+    assert kube.find("CustomResourceDefinition", "widgets.example.com") is None
 
 
 def test_objects_no_longer_rendered_are_pruned(kube: FakeKubernetes):

@@ -40,11 +40,22 @@ def test_changed_config_is_applied(ctx, kube: FakeKubernetes):
     assert kube.get_object("ConfigMap", "demo")["data"] == {"greeting": "bonjour"}
 
 
-def test_upgrade_reapplies_even_when_unchanged(ctx, kube: FakeKubernetes):
+def test_upgrade_checks_the_cluster_and_writes_only_what_differs(ctx, kube: FakeKubernetes):
     out = ctx.run(ctx.on.config_changed(), state())
     kube.reset_calls()
+    out = ctx.run(ctx.on.upgrade_charm(), out)
+    assert kube.writes == []
+    kube.objects.clear()
     ctx.run(ctx.on.upgrade_charm(), out)
     assert kube.writes == [("apply", "ConfigMap/demo-model/demo")]
+
+
+def test_upgrade_after_the_state_was_lost_writes_nothing_when_nothing_changed(ctx, kube):
+    # Juju recreates a Kubernetes charm's container, and with it the charm's state, on refresh.
+    ctx.run(ctx.on.config_changed(), state())
+    kube.reset_calls()
+    ctx.run(ctx.on.upgrade_charm(), state())
+    assert kube.writes == []
 
 
 def test_non_leader_never_touches_the_cluster(ctx, kube: FakeKubernetes):

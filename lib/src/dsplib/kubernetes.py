@@ -6,6 +6,13 @@ manager = application name) and deletes the objects a previous render had and th
 not. A hash of the labelled objects is kept with the inventory, so a hook where nothing
 changed (update-status, a repeated config-changed) makes no API write at all.
 
+Every object also carries the hash of its own content in an annotation. The inventory lives in
+charm state, and a Kubernetes charm loses that state with its container, which Juju recreates
+on every refresh (https://documentation.ubuntu.com/ops/latest/howto/manage-stored-state.html):
+without an inventory, or when asked to check (upgrade-charm), the cluster itself says which of
+our objects exist and whether they hold what this revision renders, so a refresh that changes
+nothing writes nothing, and one that stops rendering an object prunes it.
+
 API failures are sorted into the two kinds a charm can act on: `TrustError` (the operator has
 to grant the application cluster access) and `TransientError` (conflicts, throttling, server
 errors, timeouts: retry on a later event). Anything else is a bug in what we rendered and is
@@ -34,6 +41,8 @@ logger = logging.getLogger(__name__)
 
 CREATED_BY_LABEL = "app.juju.is/created-by"
 MODEL_LABEL = "app.juju.is/model"
+# sha256 of the labelled object as rendered (this annotation left out).
+DIGEST_ANNOTATION = "data-science-platform/applied-digest"
 
 # Objects other objects depend on go first; deletion runs in the reverse order.
 _APPLY_ORDER = {
@@ -52,6 +61,28 @@ _APPLY_ORDER = {
     "ValidatingWebhookConfiguration": 9,
 }
 _DEFAULT_ORDER = 7
+
+# Kinds searched by label for leftovers when the inventory is lost, besides those rendered now
+# and those the inventory lists: a revision that stops rendering a whole kind still prunes it.
+# The search needs both of our labels. Juju's own objects for an application (its
+# ServiceAccount, the ClusterRole of `juju trust`) carry app.juju.is/created-by too, but name
+# the model in model.juju.is/name, not app.juju.is/model, so they are never taken for ours.
+SEARCHED_KINDS: tuple[tuple[str, str], ...] = (
+    ("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
+    ("v1", "ServiceAccount"),
+    ("v1", "ConfigMap"),
+    ("v1", "Secret"),
+    ("v1", "Service"),
+    ("rbac.authorization.k8s.io/v1", "ClusterRole"),
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
+    ("rbac.authorization.k8s.io/v1", "Role"),
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"),
+    ("apps/v1", "Deployment"),
+    ("apps/v1", "DaemonSet"),
+    ("discovery.k8s.io/v1", "EndpointSlice"),
+    ("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration"),
+)
 
 _TRANSIENT_STATUS = {409, 429, 500, 502, 503, 504}
 
@@ -246,26 +277,34 @@ class KubernetesObjects:
         *,
         force: bool = False,
     ) -> Inventory:
-        """Apply `objects` and prune what `previous` had that they lack.
+        """Apply `objects` and prune what we applied before that they lack.
 
         Returns the new inventory. When the labelled objects hash to `previous.digest` and
-        `force` is false, nothing at all is sent to the API.
+        `force` is false, nothing at all is sent to the API. Without an inventory (first
+        install, state lost with the container) or with `force` (upgrade-charm), the objects
+        labelled as ours are read from the cluster: only those missing or holding other
+        content are applied, and the labelled ones no longer rendered are pruned.
         """
         desired = [self._labelled(o) for o in objects]
         new_digest = digest(desired)
         if previous is not None and previous.digest == new_digest and not force:
             return previous
         self._learn_crds(desired)
-        for obj in sorted(desired, key=lambda o: apply_order(o["kind"])):
-            self._apply_one(obj)
         refs = frozenset(ObjectRef.of(o) for o in desired)
-        if previous is None:
-            stale = self._labelled_refs({(r.api_version, r.kind) for r in refs}) - refs
+        known = previous.refs if previous is not None else frozenset()
+        if previous is None or force:
+            kinds = {(r.api_version, r.kind) for r in refs | known} | set(SEARCHED_KINDS)
+            live = self._labelled_digests(kinds)
+            changed = [o for o in desired if live.get(ObjectRef.of(o)) != _applied_digest(o)]
+            stale = (set(live) | known) - refs
         else:
-            stale = previous.refs - refs
-        deleted = self._delete(stale)
-        # One record per apply, not per object: under Juju each record is a process.
-        logger.info("applied %d objects, pruned %d", len(desired), deleted)
+            changed, stale = desired, known - refs
+        for obj in sorted(changed, key=lambda o: apply_order(o["kind"])):
+            self._apply_one(obj)
+        deleted = self._delete(self._without_crds_in_use(stale))
+        if changed or deleted:
+            # One record per apply, not per object: under Juju each record is a process.
+            logger.info("applied %d objects, pruned %d", len(changed), deleted)
         return Inventory(new_digest, refs)
 
     def missing(self, inventory: Inventory) -> list[ObjectRef]:
@@ -287,11 +326,7 @@ class KubernetesObjects:
         """
         refs = set(inventory.refs if inventory else ())
         refs |= self._labelled_refs({(r.api_version, r.kind) for r in refs} | set(kinds))
-        crds = {r for r in refs if r.kind == "CustomResourceDefinition"}
-        in_use = {r for r in crds if self._crd_in_use(r.name)}
-        for ref in sorted(in_use):
-            logger.warning("keeping %s: custom resources of it still exist", ref)
-        deleted = self._delete(refs - in_use)
+        deleted = self._delete(self._without_crds_in_use(refs))
         logger.info("deleted %d objects", deleted)
 
     def read(self, ref: ObjectRef) -> dict[str, Any] | None:
@@ -403,10 +438,50 @@ class KubernetesObjects:
         return call
 
     def _labelled(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        """A copy with our labels, annotated with the hash of that labelled content."""
         out = json.loads(json.dumps(obj))  # deep copy that also rejects non-JSON values
         meta = out["metadata"]
         meta["labels"] = {**(meta.get("labels") or {}), **self.labels}
+        annotations = meta.pop("annotations", None) or {}
+        annotations.pop(DIGEST_ANNOTATION, None)
+        if annotations:
+            meta["annotations"] = annotations
+        meta["annotations"] = {**annotations, DIGEST_ANNOTATION: digest([out])}
         return out
+
+    def _without_crds_in_use(self, refs: Iterable[ObjectRef]) -> set[ObjectRef]:
+        """`refs` less the CRDs that still have custom resources (users' work: kept, said)."""
+        refs = set(refs)
+        crds = {r for r in refs if r.kind == "CustomResourceDefinition"}
+        in_use = {r for r in crds if self._crd_in_use(r.name)}
+        for ref in sorted(in_use):
+            logger.warning("keeping %s: custom resources of it still exist", ref)
+        return refs - in_use
+
+    def _labelled_digests(self, kinds: Iterable[tuple[str, str]]) -> dict[ObjectRef, str | None]:
+        """Our labelled objects of the given kinds, with the content hash each one carries.
+
+        A kind the cluster does not serve (its CRD is not installed yet) has no objects.
+        """
+        found: dict[ObjectRef, str | None] = {}
+        for api_version, kind in sorted(kinds):
+            res = self._resource(ObjectRef(api_version, kind, "-"))
+            namespaced = _is_namespaced(res)
+            try:
+                listing = self._call(
+                    self.client.list,
+                    res,
+                    labels=self.labels,
+                    **({"namespace": "*"} if namespaced else {}),
+                )
+                items = self._call(list, listing)
+            except NotFoundError:
+                continue
+            for item in items:
+                meta = item.metadata
+                ref = ObjectRef(api_version, kind, meta.name, meta.namespace)
+                found[ref] = (meta.annotations or {}).get(DIGEST_ANNOTATION)
+        return found
 
     def _learn_crds(self, objects: Iterable[Mapping[str, Any]]) -> None:
         """Remember plural and scope of CRDs we define, to address their objects."""
@@ -457,20 +532,7 @@ class KubernetesObjects:
 
     def _labelled_refs(self, kinds: Iterable[tuple[str, str]]) -> set[ObjectRef]:
         """Every object of the given kinds that carries our labels, in any namespace."""
-        found: set[ObjectRef] = set()
-        for api_version, kind in sorted(kinds):
-            res = self._resource(ObjectRef(api_version, kind, "-"))
-            namespaced = _is_namespaced(res)
-            listing = self._call(
-                self.client.list,
-                res,
-                labels=self.labels,
-                **({"namespace": "*"} if namespaced else {}),
-            )
-            for item in self._call(list, listing):
-                meta = item.metadata
-                found.add(ObjectRef(api_version, kind, meta.name, meta.namespace))
-        return found
+        return set(self._labelled_digests(kinds))
 
     def _crd_in_use(self, crd_name: str) -> bool:
         from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
@@ -510,6 +572,11 @@ class KubernetesObjects:
             raise
         except lk_httpx.TransportError as err:
             raise TransientError(f"Kubernetes API unreachable: {type(err).__name__}") from err
+
+
+def _applied_digest(obj: Mapping[str, Any]) -> str | None:
+    """The content hash `_labelled` put on an object."""
+    return (obj["metadata"].get("annotations") or {}).get(DIGEST_ANNOTATION)
 
 
 def _status_code(err: Any) -> int:

@@ -51,7 +51,9 @@ class KubernetesManifests(ops.Object):
 
         Non-leaders do nothing and return False. `verify` also reads back every object of the
         inventory and re-applies when one was deleted behind our back (for update-status);
-        `force` re-applies even when nothing changed (for upgrade-charm).
+        `force` does not trust the stored inventory (for upgrade-charm): it reads our labelled
+        objects from the cluster, applies those missing or holding other content, and prunes
+        the ones this revision no longer renders; when nothing changed it writes nothing.
         """
         if not self.model.unit.is_leader():
             return False

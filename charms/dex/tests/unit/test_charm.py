@@ -190,11 +190,14 @@ def test_new_static_password_restarts_dex_with_a_new_hash(ctx, kube):
     assert env_of(out)[dex.CONFIG_HASH_ENV] != before
 
 
-def test_upgrade_reapplies_rbac(ctx, kube):
+def test_upgrade_writes_nothing_unless_the_cluster_lost_an_object(ctx, kube):
     out = ctx.run(ctx.on.pebble_ready(container()), state())
     kube.reset_calls()
+    out = ctx.run(ctx.on.upgrade_charm(), out)
+    assert kube.writes == []
+    kube.objects.pop(next(k for k in kube.objects if k[1] == "Role"))
     ctx.run(ctx.on.upgrade_charm(), out)
-    assert ("apply", "Role/kubeflow/dex-auth-storage") in kube.writes
+    assert kube.writes == [("apply", "Role/kubeflow/dex-auth-storage")]
 
 
 def test_non_leader_runs_dex_without_touching_kubernetes_or_app_data(ctx, kube):

@@ -150,11 +150,14 @@ def test_non_leader_only_reports(ctx, kube):
     assert out.unit_status == testing.ActiveStatus()
 
 
-def test_upgrade_reapplies(ctx, kube):
+def test_upgrade_writes_nothing_unless_the_cluster_lost_an_object(ctx, kube):
     out = ctx.run(ctx.on.install(), state())
     kube.reset_calls()
+    out = ctx.run(ctx.on.upgrade_charm(), out)
+    assert kube.writes == []
+    kube.objects.pop(next(k for k in kube.objects if k[1] == "DaemonSet"))
     ctx.run(ctx.on.upgrade_charm(), out)
-    assert ("apply", "DaemonSet/kubeflow/intel-notebooks-prepull") in kube.writes
+    assert kube.writes == [("apply", "DaemonSet/kubeflow/intel-notebooks-prepull")]
 
 
 def _node(name, images, labels=None):

@@ -385,10 +385,14 @@ def test_non_leader_neither_checks_nor_writes(ctx, kube, ceph_rgw):
     assert out.unit_status == testing.ActiveStatus()
 
 
-def test_upgrade_reapplies_and_keeps_the_data(ctx, kube, ceph_rgw):
+def test_upgrade_keeps_the_data_and_writes_only_what_the_cluster_lost(ctx, kube, ceph_rgw):
     config, s3, kfp = fresh_bucket(), s3_relation(s3_data(ceph_rgw)), consumer()
     out = ctx.run(ctx.on.relation_changed(s3), state(config=config, relations=[s3, kfp]))
     kube.reset_calls()
+    out = ctx.run(ctx.on.upgrade_charm(), out)
+    assert kube.writes == []
+    assert published(out, kfp) is not None
+    kube.objects.clear()
     out = ctx.run(ctx.on.upgrade_charm(), out)
     assert ("apply", f"Service/kubeflow/{SERVICE}") in kube.writes
     assert published(out, kfp) is not None

@@ -10,7 +10,7 @@ from ops import testing
 
 import seldon
 from conftest import CONFIG_DEFAULTS, MODEL
-from dsplib import certificates
+from dsplib import certificates, kubernetes
 from dsplib.observability import decode_dashboard
 from dsplib.testing import relation_event
 
@@ -99,17 +99,22 @@ def test_repeated_events_write_nothing_to_kubernetes_and_keep_the_plan(ctx, kube
     assert out.unit_status == testing.ActiveStatus()
 
 
-def test_upgrade_keeps_the_certificate_and_reapplies(ctx, kube):
+def test_upgrade_keeps_the_certificate_and_reapplies_only_what_changed(ctx, kube):
     out = ctx.run(ctx.on.pebble_ready(container()), state())
     before = next(s for s in out.secrets if s.label == "webhook-certificate").tracked_content
     kube.reset_calls()
     out = ctx.run(ctx.on.upgrade_charm(), out)
     after = next(s for s in out.secrets if s.label == "webhook-certificate").tracked_content
     assert after == before
-    assert (
-        "apply",
-        "CustomResourceDefinition/seldondeployments.machinelearning.seldon.io",
-    ) in kube.writes
+    assert kube.writes == []
+    crd = kube.get_object(
+        "CustomResourceDefinition", "seldondeployments.machinelearning.seldon.io"
+    )
+    crd["metadata"]["annotations"][kubernetes.DIGEST_ANNOTATION] = "an older revision's CRD"
+    ctx.run(ctx.on.upgrade_charm(), out)
+    assert kube.writes == [
+        ("apply", "CustomResourceDefinition/seldondeployments.machinelearning.seldon.io")
+    ]
 
 
 def test_config_change_updates_the_workload_and_the_configmap(ctx, kube):

@@ -14,6 +14,7 @@ from ops import testing
 
 import spark
 from conftest import CONFIG_DEFAULTS, MODEL
+from dsplib import kubernetes
 from dsplib.manifests import KubernetesManifests
 from dsplib.observability import decode_dashboard
 from dsplib.testing import FakeKubernetes
@@ -242,16 +243,26 @@ def test_charm_leaves_the_ca_bundle_to_the_webhook_process(ctx, monkeypatch):
     assert kube.writes == [], "no event re-applies anything, caBundle included"
     assert _ca_bundles(kube) == {bundle}
 
-    out = ctx.run(ctx.on.upgrade_charm(), out)  # the one event that re-applies everything
+    _as_an_older_revision_left_them(kube)
+    out = ctx.run(ctx.on.upgrade_charm(), out)  # re-applies what an older revision applied
     assert ("apply", f"MutatingWebhookConfiguration/{WEBHOOK_CONFIG}") in kube.writes
     assert _ca_bundles(kube) == {bundle}
     for body in kube.applied:
         assert "caBundle" not in json.dumps(body), f"{body['kind']} claims caBundle"
 
 
-def test_upgrade_reapplies_every_object(ctx, kube):
+def _as_an_older_revision_left_them(kube: FakeKubernetes) -> None:
+    """Mark every object as holding other content than this revision renders."""
+    for obj in kube.objects.values():
+        obj["metadata"]["annotations"][kubernetes.DIGEST_ANNOTATION] = "older revision"
+
+
+def test_upgrade_reapplies_what_an_older_revision_applied_and_nothing_else(ctx, kube):
     out = ctx.run(ctx.on.pebble_ready(container()), state())
     kube.reset_calls()
+    out = ctx.run(ctx.on.upgrade_charm(), out)
+    assert kube.writes == []
+    _as_an_older_revision_left_them(kube)
     ctx.run(ctx.on.upgrade_charm(), out)
     assert ("apply", f"CustomResourceDefinition/{CRD}") in kube.writes
     assert ("apply", "ClusterRole/spark-operator-kubeflow-webhook") in kube.writes

@@ -1,0 +1,20 @@
+"""Refresh into this revision from every state an earlier revision of kubeflow-object-storage left.
+
+The fixtures in upgrade_states/ were recorded with tools/record_state.py from the scenario in
+upgrade_scenario.py. The rule: a revision that changes what the charm stores records a new
+fixture and keeps every old one (dsplib.upgrade_states says what is checked and why).
+"""
+
+import upgrade_scenario
+from dsplib import upgrade_states
+
+
+def after_refresh(ctx, kube, fixture, out):
+    assert kube.find("Service", "kubeflow-object-storage-s3", "kubeflow") is not None
+    assert "data" in out.get_relation(2).local_app_data, "kfp-api is still told where to go"
+
+
+(
+    test_refresh_from_a_recorded_state,
+    test_the_newest_fixture_has_the_shape_this_revision_stores,
+) = upgrade_states.charm_tests(upgrade_scenario, after_refresh)
