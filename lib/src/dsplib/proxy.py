@@ -1,0 +1,169 @@
+"""The model's HTTP proxy: which of a charm's own requests go through it, and what pods get.
+
+Juju hands every hook the model config keys `juju-http-proxy`, `juju-https-proxy` and
+`juju-no-proxy` as JUJU_CHARM_HTTP_PROXY, JUJU_CHARM_HTTPS_PROXY and JUJU_CHARM_NO_PROXY
+(juju/juju: environs/config/config.go `JujuProxySettings`, passed on by
+worker/uniter/runner/context/context.go `HookVars`). Nothing applies them for the charm: it
+chooses per request, and hands them to the workloads that fetch from outside.
+
+NO_PROXY is read as Go reads it (golang.org/x/net, http/httpproxy/proxy.go: `config.init`,
+`useProxy` and the matchers), the convention of Juju, containerd, Kubernetes and rclone:
+
+- entries are comma-separated, blanks around them and letter case do not matter, and an
+  entry that cannot be parsed is ignored;
+- `*` alone: nothing goes through the proxy;
+- a CIDR (`10.0.0.0/8`, `fd00::/8`): every IP address literal inside it, on any port (a host
+  *name* is never resolved to be compared with it);
+- an IP address, optionally with a port (`10.1.2.3`, `10.1.2.3:7480`, `[fd00::1]:7480`): that
+  address (on that port only);
+- a domain, optionally with a port (`ceph.internal`, `ceph.internal:7480`): that name and
+  every subdomain; with a leading `.` or `*.` (`.ceph.internal`) subdomains only.
+
+One deliberate difference from Go: Go never proxies `localhost` or loopback addresses
+whatever NO_PROXY says; here only NO_PROXY exempts them, as curl and Python's urllib do.
+Juju's default `juju-no-proxy` is `127.0.0.1,localhost,::1`, so a model left at the default
+behaves as Go would. An http:// URL uses the HTTP proxy and an https:// URL the HTTPS proxy,
+with no fallback from one to the other (Go's `proxyForURL`); a proxy value without a scheme
+means http:// (Go's `parseProxy`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+JUJU_HTTP_PROXY = "JUJU_CHARM_HTTP_PROXY"
+JUJU_HTTPS_PROXY = "JUJU_CHARM_HTTPS_PROXY"
+JUJU_NO_PROXY = "JUJU_CHARM_NO_PROXY"
+DEFAULT_PORTS = {"http": 80, "https": 443}
+# What a pod never sends through the proxy, whatever the model says: its own cluster's
+# Service names (`<service>.<namespace>.svc[.cluster.local]`) and its own loopback.
+CLUSTER_NO_PROXY = (".svc", ".cluster.local", "localhost", "127.0.0.1", "::1")
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def bypasses(no_proxy: str, host: str, port: int) -> bool:
+    """True when `no_proxy` sends requests to `host`:`port` straight to it, not via a proxy."""
+    host = host.strip().lower().strip("[]")
+    address = _address(host)
+    for entry in (e.strip().lower() for e in no_proxy.split(",")):
+        if entry == "*":
+            return True
+        if entry and _matches(entry, host, address, port):
+            return True
+    return False
+
+
+def _matches(entry: str, host: str, address: Address | None, port: int) -> bool:
+    """One NO_PROXY entry against one host (Go's cidrMatch, ipMatch and domainMatch)."""
+    if "/" in entry:
+        try:
+            network = ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            return False
+        return address is not None and address.version == network.version and address in network
+    name, entry_port = _split_port(entry)
+    if entry_port is not None and entry_port != port:
+        return False
+    entry_address = _address(name)
+    if entry_address is not None:
+        return address is not None and entry_address == address
+    if not name or name in (".", "*."):
+        return False
+    if name.startswith("*."):
+        name = name[1:]
+    if name.startswith("."):
+        return host.endswith(name)
+    return host == name or host.endswith(f".{name}")
+
+
+def _split_port(entry: str) -> tuple[str, int | None]:
+    """`host:port`, `[v6]:port`, `host` or a bare IPv6 address; a bad port drops the entry."""
+    if entry.startswith("["):
+        name, _, rest = entry[1:].partition("]")
+        if not rest:
+            return name, None
+        return (name, int(rest[1:])) if rest[1:].isdigit() and rest[0] == ":" else ("", None)
+    if entry.count(":") == 1:
+        name, _, port = entry.partition(":")
+        return (name, int(port)) if port.isdigit() else ("", None)
+    return entry, None
+
+
+def _address(text: str) -> Address | None:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def _with_scheme(proxy: str) -> str:
+    """A proxy given as host:port means http://host:port, as in Go's parseProxy."""
+    proxy = proxy.strip()
+    if proxy and urlsplit(proxy).scheme not in ("http", "https", "socks5"):
+        return f"http://{proxy}"
+    return proxy
+
+
+def shown(proxy: str) -> str:
+    """The proxy URL without user and password, fit for a status message or a log."""
+    parts = urlsplit(proxy)
+    if parts.username is None and parts.password is None:
+        return proxy
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return parts._replace(netloc=netloc).geturl()
+
+
+@dataclass(frozen=True)
+class ProxySettings:
+    """The model's proxies (empty when the model has none) and its NO_PROXY list."""
+
+    http: str = ""
+    https: str = ""
+    no_proxy: str = ""
+
+    @classmethod
+    def from_juju(cls, environ: Mapping[str, str] | None = None) -> ProxySettings:
+        """The settings Juju gave this hook (JUJU_CHARM_*; other variables are ignored)."""
+        env = os.environ if environ is None else environ
+        return cls(
+            http=_with_scheme(env.get(JUJU_HTTP_PROXY, "")),
+            https=_with_scheme(env.get(JUJU_HTTPS_PROXY, "")),
+            no_proxy=env.get(JUJU_NO_PROXY, "").strip(),
+        )
+
+    @property
+    def configured(self) -> bool:
+        """True when the model names a proxy for http or https."""
+        return bool(self.http or self.https)
+
+    def for_url(self, url: str) -> str:
+        """The proxy a request to `url` goes through, or "" for a direct connection."""
+        parts = urlsplit(url)
+        proxy = {"http": self.http, "https": self.https}.get(parts.scheme, "")
+        if not proxy or not parts.hostname:
+            return ""
+        port = parts.port or DEFAULT_PORTS[parts.scheme]
+        return "" if bypasses(self.no_proxy, parts.hostname, port) else proxy
+
+    def pod_env(self, cluster_networks: Iterable[str] = ()) -> dict[str, str]:
+        """Environment for pods that fetch from outside; {} when the model has no proxy.
+
+        Both spellings are set: Go programs (rclone) read HTTP_PROXY before http_proxy
+        (httpproxy.FromEnvironment), curl reads only lowercase http_proxy, and Python's urllib
+        reads either (lowercase first). NO_PROXY gets the cluster's own names and networks
+        first, then the model's entries, without repeats.
+        """
+        if not self.configured:
+            return {}
+        entries = [*CLUSTER_NO_PROXY, *cluster_networks, *self.no_proxy.split(",")]
+        no_proxy = ",".join(dict.fromkeys(e.strip() for e in entries if e.strip()))
+        env = {"HTTP_PROXY": self.http, "HTTPS_PROXY": self.https, "NO_PROXY": no_proxy}
+        env = {name: value for name, value in env.items() if value}
+        return {**env, **{name.lower(): value for name, value in env.items()}}
