@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from dsplib.proxy import ProxySettings
-from dsplib.s3 import S3AuthError, S3Client, S3Unreachable
+from dsplib.s3 import S3AuthError, S3Client, S3ProxyError
 from pytest_ceph_rgw import RGWEndpoint
 from tinyproxy import TinyProxy, free_port
 
@@ -101,7 +101,7 @@ def test_a_refusing_proxy_is_named_for_http(
     ceph_rgw: RGWEndpoint, refusing_tinyproxy: TinyProxy, bucket: str
 ):
     s3 = client(ceph_rgw, proxied(refusing_tinyproxy.url, ""))
-    with s3, pytest.raises(S3Unreachable) as caught:
+    with s3, pytest.raises(S3ProxyError) as caught:
         s3.head_bucket(bucket)
     message = str(caught.value)
     assert f"HTTP proxy {refusing_tinyproxy.url} answered HTTP 403" in message
@@ -113,7 +113,7 @@ def test_a_refusing_proxy_is_named_for_https(
 ):
     rgw = ceph_rgw_https
     s3 = client(rgw, proxied(refusing_tinyproxy.url, ""), ca_pem=rgw.ca_pem or "")
-    with s3, pytest.raises(S3Unreachable) as caught:
+    with s3, pytest.raises(S3ProxyError) as caught:
         s3.head_bucket("any-bucket")
     message = str(caught.value)
     assert f"HTTP proxy {refusing_tinyproxy.url} refused the tunnel" in message
@@ -123,7 +123,7 @@ def test_a_refusing_proxy_is_named_for_https(
 def test_a_proxy_that_is_down_is_named(ceph_rgw: RGWEndpoint):
     closed = f"http://user:s3cret@127.0.0.1:{free_port()}"
     s3 = client(ceph_rgw, proxied(closed, "10.0.0.0/8"), timeout=2)
-    with s3, pytest.raises(S3Unreachable) as caught:
+    with s3, pytest.raises(S3ProxyError) as caught:
         s3.head_bucket("any-bucket")
     message = str(caught.value)
     assert "HTTP proxy http://127.0.0.1:" in message and "refused the connection" in message

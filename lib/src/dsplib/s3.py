@@ -5,9 +5,10 @@ the charms need fit here on top of httpx2, which lightkube already brings (impor
 request, so importing this module stays cheap).
 
 Errors are typed so a charm can tell the operator what is wrong: `S3AuthError` (keys or
-permissions), `S3NotFound` (bucket or key), `S3Unreachable` (connection, DNS, timeout),
-`S3TLSError` (certificate does not verify), `S3ConfigError` (endpoint is not a URL), `S3Error`
-for the rest. Their messages name the endpoint, bucket and key, never a key or a signature.
+permissions), `S3NotFound` (bucket or key), `S3Unreachable` (connection, DNS, timeout; its
+subclass `S3ProxyError` when the model's proxy refused or is down), `S3TLSError` (certificate
+does not verify), `S3ConfigError` (endpoint is not a URL), `S3Error` for the rest. Their
+messages name the endpoint, bucket and key, never a key or a signature.
 
 The model's HTTP proxy (Juju's JUJU_CHARM_* variables, read by dsplib.proxy) is chosen once per
 client from the endpoint and NO_PROXY: an in-datacentre gateway listed in `juju-no-proxy` is
@@ -79,6 +80,10 @@ class S3NotFound(S3Error):
 
 class S3Unreachable(S3Error):
     """No HTTP answer: connection refused, name does not resolve, or timeout."""
+
+
+class S3ProxyError(S3Unreachable):
+    """The model's HTTP proxy refused the request or could not be reached (message names it)."""
 
 
 class S3TLSError(S3Error):
@@ -426,7 +431,7 @@ def _status_error(response: httpx2.Response, bucket: str, key: str) -> S3Error:
 def _proxy_answer(response: httpx2.Response, endpoint: str, proxy: str) -> S3Error:
     """The proxy, not the gateway, answered (S3 servers always send x-amz-request-id)."""
     status = f"HTTP {response.status_code} {response.reason_phrase}".strip()
-    return S3Unreachable(
+    return S3ProxyError(
         f"HTTP proxy {shown(proxy)} answered {status} for S3 endpoint {endpoint}: "
         "allow it in the proxy, or add the endpoint's host to juju-no-proxy",
         status=response.status_code,
@@ -465,7 +470,7 @@ def _transport_error(err: Exception, endpoint: str, proxy: str = "") -> S3Error:
     return S3Unreachable(f"cannot reach S3 endpoint {endpoint}: {text or type(err).__name__}")
 
 
-def _proxy_failure(err: Exception, endpoint: str, proxy: str) -> S3Unreachable | None:
+def _proxy_failure(err: Exception, endpoint: str, proxy: str) -> S3ProxyError | None:
     """The proxy refused the tunnel, or could not be reached; None for other failures."""
     import httpx2
 
@@ -474,9 +479,9 @@ def _proxy_failure(err: Exception, endpoint: str, proxy: str) -> S3Unreachable |
     key = "juju-https-proxy" if endpoint.startswith("https:") else "juju-http-proxy"
     hint = f"check {key}, or add the endpoint's host to juju-no-proxy"
     if isinstance(err, httpx2.ProxyError):  # CONNECT answered with an error status
-        return S3Unreachable(f"{prefix} refused the tunnel to S3 endpoint {endpoint} ({text})")
+        return S3ProxyError(f"{prefix} refused the tunnel to S3 endpoint {endpoint} ({text})")
     if "Connection refused" in text:
-        return S3Unreachable(f"{prefix} refused the connection (for {endpoint}): {hint}")
+        return S3ProxyError(f"{prefix} refused the connection (for {endpoint}): {hint}")
     if any(failure in text for failure in DNS_FAILURES):
-        return S3Unreachable(f"{prefix}: host name does not resolve (for {endpoint}): {hint}")
+        return S3ProxyError(f"{prefix}: host name does not resolve (for {endpoint}): {hint}")
     return None
