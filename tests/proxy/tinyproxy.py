@@ -22,6 +22,7 @@ from pathlib import Path
 
 INSTALL_HINT = "apt-get install --no-install-recommends tinyproxy"
 _REQUEST = re.compile(r"Request \(file descriptor \d+\): (\S+) (\S+)")
+_CONNECT = re.compile(r"Connect \(file descriptor \d+\):")
 
 
 class TinyProxyError(RuntimeError):
@@ -89,6 +90,10 @@ class TinyProxy:
     def requests(self) -> list[tuple[str, str]]:
         """(method, URL) of every request the proxy received so far, in order."""
         return _REQUEST.findall(self.log.read_text(errors="replace"))
+
+    def connections(self) -> int:
+        """Client connections the proxy accepted so far, refused ones included."""
+        return len(_CONNECT.findall(self.log.read_text(errors="replace")))
 
     def stop(self) -> None:
         """End this tinyproxy (by its PID) and wait for it."""
