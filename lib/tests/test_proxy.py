@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from dsplib.proxy import CLUSTER_NO_PROXY, ProxySettings, bypasses, shown
+from dsplib.proxy import CLUSTER_NO_PROXY, ProxySettings, bypasses, java_host_patterns, shown
 
 RGW_NO_PROXY = "127.0.0.1,localhost,::1,10.0.0.0/8,.ceph.internal,storage.example,rgw.lan:7480"
 
@@ -156,3 +156,65 @@ def test_credentials_are_never_shown():
     assert shown("http://user:s3cret@squid.internal:3128") == "http://squid.internal:3128"
     assert shown("http://user:s3cret@[fd00::1]:3128") == "http://[fd00::1]:3128"
     assert shown("http://squid.internal:3128") == "http://squid.internal:3128"
+
+
+@pytest.mark.parametrize(
+    ("entry", "patterns"),
+    [
+        ("*", ["*"]),
+        ("ceph.internal", ["ceph.internal", "*.ceph.internal"]),
+        (".ceph.internal", ["*.ceph.internal"]),
+        ("*.ceph.internal", ["*.ceph.internal"]),
+        ("rgw.lan:7480", ["rgw.lan", "*.rgw.lan"]),
+        ("10.1.2.3", ["10.1.2.3"]),
+        ("10.0.0.0/8", ["10.*"]),
+        ("10.152.183.0/24", ["10.152.183.*"]),
+        ("10.1.0.0/16", ["10.1.*"]),
+        ("10.152.0.0/13", [f"10.{n}.*" for n in range(152, 160)]),
+        ("192.168.1.0/30", ["192.168.1.0", "192.168.1.1", "192.168.1.2", "192.168.1.3"]),
+        ("0.0.0.0/0", ["*"]),
+        ("fd00::/8", []),
+        ("10.0.0.0/33", []),
+        (":80", []),
+    ],
+)
+def test_java_host_patterns(entry: str, patterns: list[str]):
+    assert java_host_patterns(entry) == patterns
+
+
+@pytest.mark.parametrize("cidr", ["10.152.0.0/13", "172.16.0.0/12", "10.1.128.0/17"])
+def test_java_patterns_of_a_cidr_match_exactly_its_addresses(cidr: str):
+    """Checked by sampling: every pattern is a prefix wildcard, so compare the prefixes."""
+    import ipaddress
+
+    patterns = java_host_patterns(cidr)
+    network = ipaddress.ip_network(cidr)
+    for probe in [network.network_address - 1, network.broadcast_address + 1]:
+        assert not any(str(probe).startswith(p[:-1]) for p in patterns)
+    for probe in [network.network_address, network.broadcast_address, network[len(patterns)]]:
+        assert sum(str(probe).startswith(p[:-1]) for p in patterns) == 1
+
+
+def test_java_options_mirror_the_pod_environment():
+    settings = ProxySettings.from_juju(JUJU)
+    options = settings.java_options(["10.152.183.0/24"])
+    assert options[:4] == [
+        "-Dhttp.proxyHost=squid.internal",
+        "-Dhttp.proxyPort=3128",
+        "-Dhttps.proxyHost=squid.internal",
+        "-Dhttps.proxyPort=3129",
+    ]
+    hosts = options[4].removeprefix("-Dhttp.nonProxyHosts=").split("|")
+    assert hosts[:3] == ["*.svc", "*.cluster.local", "localhost"]
+    assert {"127.0.0.1", "10.152.183.*", "10.*", "*.ceph.internal"} <= set(hosts)
+    assert "::1" in hosts and len(hosts) == len(set(hosts))
+    assert ProxySettings().java_options(["10.1.0.0/16"]) == []
+
+
+def test_java_options_never_carry_credentials():
+    settings = ProxySettings(https="http://user:s3cret@squid.internal")
+    assert settings.java_options()[:2] == [
+        "-Dhttps.proxyHost=squid.internal",
+        "-Dhttps.proxyPort=80",
+    ]
+    assert "s3cret" not in " ".join(settings.java_options())

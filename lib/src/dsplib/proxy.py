@@ -25,11 +25,19 @@ Juju's default `juju-no-proxy` is `127.0.0.1,localhost,::1`, so a model left at 
 behaves as Go would. An http:// URL uses the HTTP proxy and an https:// URL the HTTPS proxy,
 with no fallback from one to the other (Go's `proxyForURL`); a proxy value without a scheme
 means http:// (Go's `parseProxy`).
+
+Java reads none of these variables: `java_options` turns the same settings into the JVM's
+system properties (http.proxyHost, https.proxyHost, their ports, and http.nonProxyHosts, which
+both schemes use; java.base/java/net/doc-files/net-properties.html). That list takes `|`
+separated host patterns with `*` wildcards and no CIDRs or ports, so an IPv4 CIDR becomes the
+octet patterns that cover it exactly (10.152.0.0/13 is 10.152.* to 10.159.*), an IPv6 CIDR is
+left out, and `host:port` loses its port.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -167,3 +175,59 @@ class ProxySettings:
         env = {"HTTP_PROXY": self.http, "HTTPS_PROXY": self.https, "NO_PROXY": no_proxy}
         env = {name: value for name, value in env.items() if value}
         return {**env, **{name.lower(): value for name, value in env.items()}}
+
+    def java_options(self, cluster_networks: Iterable[str] = ()) -> list[str]:
+        """JVM options with the same proxies and exceptions as `pod_env`; [] without a proxy.
+
+        Credentials in a proxy URL are not passed: the JVM takes them only from code (an
+        Authenticator), never from properties.
+        """
+        if not self.configured:
+            return []
+        options: list[str] = []
+        for scheme, proxy in (("http", self.http), ("https", self.https)):
+            parts = urlsplit(proxy)
+            if parts.hostname:
+                port = parts.port or DEFAULT_PORTS.get(parts.scheme, 80)
+                options += [
+                    f"-D{scheme}.proxyHost={parts.hostname}",
+                    f"-D{scheme}.proxyPort={port}",
+                ]
+        entries = [*CLUSTER_NO_PROXY, *cluster_networks, *self.no_proxy.split(",")]
+        patterns = [p for entry in entries for p in java_host_patterns(entry)]
+        options.append(f"-Dhttp.nonProxyHosts={'|'.join(dict.fromkeys(patterns))}")
+        return options
+
+
+def java_host_patterns(entry: str) -> list[str]:
+    """One NO_PROXY entry as http.nonProxyHosts patterns matching the same hosts."""
+    entry = entry.strip().lower()
+    if entry == "*":
+        return ["*"]
+    if "/" in entry:
+        try:
+            network = ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            return []
+        return _octet_patterns(network) if network.version == 4 else []
+    name, _ = _split_port(entry)
+    if not name or name in (".", "*."):
+        return []
+    if _address(name) is not None:
+        return [name]
+    if name.startswith("*."):
+        name = name[1:]
+    if name.startswith("."):
+        return [f"*{name}"]
+    return [name, f"*.{name}"]
+
+
+def _octet_patterns(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> list[str]:
+    """`a.b.*` patterns (or addresses, past /24) that together match exactly `network`."""
+    octets = math.ceil(network.prefixlen / 8)
+    if octets == 0:
+        return ["*"]
+    if octets == 4:
+        return [str(address) for address in network]
+    subnets = network.subnets(new_prefix=8 * octets)
+    return [".".join(str(s.network_address).split(".")[:octets]) + ".*" for s in subnets]
