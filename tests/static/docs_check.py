@@ -62,6 +62,10 @@ CHARMHUB_APPS = {
     "ldap-integrator": "ldap-integrator",
     "grafana": "grafana-k8s",
     "jupyter-ui": "jupyter-ui",
+    # the machine model of infrastructure/bundle.yaml (docs/how-to/proxy.md)
+    "containerd": "containerd",
+    "kubernetes-control-plane": "kubernetes-control-plane",
+    "calico": "calico",
 }
 KNOWN_EXTENSIONS = (
     ".py", ".md", ".yaml", ".yml", ".json", ".toml", ".ini", ".sh", ".txt", ".j2", ".svg",
