@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from dsplib.proxy import ProxySettings
-from dsplib.s3 import S3AuthError, S3Client, S3ProxyError
+from dsplib.s3 import S3AuthError, S3Client, S3ProxyError, S3Unreachable
 from pytest_ceph_rgw import RGWEndpoint
 from tinyproxy import TinyProxy, free_port
 
@@ -117,7 +117,7 @@ def test_a_refusing_proxy_is_named_for_https(
         s3.head_bucket("any-bucket")
     message = str(caught.value)
     assert f"HTTP proxy {refusing_tinyproxy.url} refused the tunnel" in message
-    assert rgw.endpoint in message
+    assert rgw.endpoint in message and "juju-no-proxy" in message
 
 
 def test_a_proxy_that_is_down_is_named(ceph_rgw: RGWEndpoint):
@@ -152,3 +152,14 @@ def test_juju_variables_are_read_when_no_settings_are_given(
     with S3Client(ceph_rgw.endpoint, ceph_rgw.access_key, ceph_rgw.secret_key) as s3:
         round_trip(s3, bucket)
     assert len(tinyproxy.requests()) == 3
+
+
+def test_a_silent_proxy_times_out_naming_it(ceph_rgw: RGWEndpoint):
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as server:  # accepts, never answers
+        silent = f"http://127.0.0.1:{server.getsockname()[1]}"
+        s3 = client(ceph_rgw, proxied(silent, ""), timeout=0.5)
+        with s3, pytest.raises(S3Unreachable, match="did not answer in time") as caught:
+            s3.head_bucket("any-bucket")
+    assert f"through HTTP proxy {silent}" in str(caught.value)

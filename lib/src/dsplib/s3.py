@@ -479,7 +479,10 @@ def _proxy_failure(err: Exception, endpoint: str, proxy: str) -> S3ProxyError | 
     key = "juju-https-proxy" if endpoint.startswith("https:") else "juju-http-proxy"
     hint = f"check {key}, or add the endpoint's host to juju-no-proxy"
     if isinstance(err, httpx2.ProxyError):  # CONNECT answered with an error status
-        return S3ProxyError(f"{prefix} refused the tunnel to S3 endpoint {endpoint} ({text})")
+        return S3ProxyError(
+            f"{prefix} refused the tunnel to S3 endpoint {endpoint} ({text}): allow it in the "
+            "proxy, or add the endpoint's host to juju-no-proxy"
+        )
     if "Connection refused" in text:
         return S3ProxyError(f"{prefix} refused the connection (for {endpoint}): {hint}")
     if any(failure in text for failure in DNS_FAILURES):
