@@ -5,6 +5,8 @@ pyproject.toml puts tests/proxy on pytest's python path) and request a fixture:
 
 - `tinyproxy`: a proxy that forwards everything; `requests()` lists what went through it.
 - `refusing_tinyproxy`: a proxy that answers every request with 403 Access denied.
+- `juju_proxy`: `juju_proxy(url, no_proxy)` sets the model proxy as Juju gives it to hooks and
+  actions (JUJU_CHARM_HTTP_PROXY, JUJU_CHARM_HTTPS_PROXY, JUJU_CHARM_NO_PROXY).
 
 Each test gets its own process, port and log. Without tinyproxy the tests are skipped with
 the install command as the reason, except when the environment variable CI is set: there they
@@ -14,7 +16,7 @@ fail, so CI cannot pass without running them.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -49,3 +51,15 @@ def refusing_tinyproxy() -> Iterator[TinyProxy]:
         yield proxy
     finally:
         proxy.remove()
+
+
+@pytest.fixture
+def juju_proxy(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, str], None]:
+    """Set the model's proxy for the charm under test; the variables go at the test's end."""
+
+    def set_proxy(url: str, no_proxy: str) -> None:
+        monkeypatch.setenv("JUJU_CHARM_HTTP_PROXY", url)
+        monkeypatch.setenv("JUJU_CHARM_HTTPS_PROXY", url)
+        monkeypatch.setenv("JUJU_CHARM_NO_PROXY", no_proxy)
+
+    return set_proxy

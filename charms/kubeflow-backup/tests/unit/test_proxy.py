@@ -4,21 +4,9 @@ Juju gives actions JUJU_CHARM_HTTP_PROXY / JUJU_CHARM_NO_PROXY from the model's
 juju-http-proxy / juju-no-proxy; the tests set them as Juju would.
 """
 
-import pytest
-
 from conftest import s3_relation
 from test_charm import act, fails, keys, state
 from tinyproxy import TinyProxy
-
-
-@pytest.fixture
-def juju_proxy(monkeypatch: pytest.MonkeyPatch):
-    def set_proxy(url: str, no_proxy: str) -> None:
-        monkeypatch.setenv("JUJU_CHARM_HTTP_PROXY", url)
-        monkeypatch.setenv("JUJU_CHARM_HTTPS_PROXY", url)
-        monkeypatch.setenv("JUJU_CHARM_NO_PROXY", no_proxy)
-
-    return set_proxy
 
 
 def test_a_backup_to_a_gateway_in_no_proxy_never_touches_the_proxy(

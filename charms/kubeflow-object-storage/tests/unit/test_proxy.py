@@ -15,16 +15,6 @@ from tinyproxy import TinyProxy
 pytestmark = pytest.mark.usefixtures("ceph_rgw")
 
 
-@pytest.fixture
-def juju_proxy(monkeypatch: pytest.MonkeyPatch):
-    def set_proxy(url: str, no_proxy: str) -> None:
-        monkeypatch.setenv("JUJU_CHARM_HTTP_PROXY", url)
-        monkeypatch.setenv("JUJU_CHARM_HTTPS_PROXY", url)
-        monkeypatch.setenv("JUJU_CHARM_NO_PROXY", no_proxy)
-
-    return set_proxy
-
-
 def check(ctx, ceph_rgw) -> tuple[testing.State, testing.Relation]:
     kfp_api, s3 = consumer(), s3_relation(s3_data(ceph_rgw))
     out = ctx.run(

@@ -547,10 +547,8 @@ def test_status_stays_true_on_hooks_that_do_not_reconcile(ctx, kube):
     assert out.unit_status == TRUST
 
 
-def test_the_model_proxy_reaches_profiles_in_the_rclone_secret(ctx, kube, monkeypatch):
-    monkeypatch.setenv("JUJU_CHARM_HTTP_PROXY", "http://squid.internal:3128")
-    monkeypatch.setenv("JUJU_CHARM_HTTPS_PROXY", "http://squid.internal:3128")
-    monkeypatch.setenv("JUJU_CHARM_NO_PROXY", "127.0.0.1,localhost,::1,.ceph.example")
+def test_the_model_proxy_reaches_profiles_in_the_rclone_secret(ctx, kube, juju_proxy):
+    juju_proxy("http://squid.internal:3128", "127.0.0.1,localhost,::1,.ceph.example")
     s3, dispatcher = _s3(), testing.Relation("secrets", remote_app_name="resource-dispatcher")
     config = {"cluster-cidrs": "10.152.183.0/24,10.1.0.0/16"}
     out = ctx.run(ctx.on.relation_changed(s3), state(config=config, relations=[s3, dispatcher]))

@@ -199,18 +199,16 @@ def test_another_users_keys_cannot_read_the_bucket(ctx, kube, rclone, ceph_rgw, 
 # download (which the tests above cover).
 
 
-def proxied_secret(ctx, ceph_rgw, monkeypatch, proxy_url: str, no_proxy: str) -> dict[str, str]:
-    monkeypatch.setenv("JUJU_CHARM_HTTP_PROXY", proxy_url)
-    monkeypatch.setenv("JUJU_CHARM_HTTPS_PROXY", proxy_url)
-    monkeypatch.setenv("JUJU_CHARM_NO_PROXY", no_proxy)
+def proxied_secret(ctx, ceph_rgw, juju_proxy, proxy_url: str, no_proxy: str) -> dict[str, str]:
+    juju_proxy(proxy_url, no_proxy)
     endpoint = ceph_rgw.endpoint.replace("127.0.0.1", "127.1")
     return rendered_secret(ctx, s3_data(endpoint, ceph_rgw.access_key, ceph_rgw.secret_key))
 
 
 def test_with_a_model_proxy_the_initializer_goes_through_it(
-    ctx, kube, rclone, ceph_rgw, bucket, tmp_path, tinyproxy, monkeypatch
+    ctx, kube, rclone, ceph_rgw, bucket, tmp_path, tinyproxy, juju_proxy
 ):
-    env = proxied_secret(ctx, ceph_rgw, monkeypatch, tinyproxy.url, "10.0.0.0/8")
+    env = proxied_secret(ctx, ceph_rgw, juju_proxy, tinyproxy.url, "10.0.0.0/8")
     assert env["HTTP_PROXY"] == env["http_proxy"] == tinyproxy.url
     assert {".svc", ".cluster.local", "10.152.183.0/24", "10.0.0.0/8"} <= set(
         env["NO_PROXY"].split(",")
@@ -222,18 +220,16 @@ def test_with_a_model_proxy_the_initializer_goes_through_it(
 
 
 def test_a_refusing_proxy_stops_the_initializer(
-    ctx, kube, rclone, ceph_rgw, bucket, tmp_path, refusing_tinyproxy, monkeypatch
+    ctx, kube, rclone, ceph_rgw, bucket, tmp_path, refusing_tinyproxy, juju_proxy
 ):
-    env = proxied_secret(ctx, ceph_rgw, monkeypatch, refusing_tinyproxy.url, "")
+    env = proxied_secret(ctx, ceph_rgw, juju_proxy, refusing_tinyproxy.url, "")
     listing = run_rclone(rclone, tmp_path / "home", env, "lsf", f"s3://{bucket}/iris")
     assert listing.returncode != 0
     assert "403" in listing.stderr
     assert refusing_tinyproxy.connections() > 0
 
 
-def test_without_a_model_proxy_the_secret_has_no_proxy_variables(ctx, kube, ceph_rgw, monkeypatch):
-    for name in ("JUJU_CHARM_HTTP_PROXY", "JUJU_CHARM_HTTPS_PROXY"):
-        monkeypatch.setenv(name, "")
-    monkeypatch.setenv("JUJU_CHARM_NO_PROXY", "127.0.0.1,localhost,::1")
+def test_without_a_model_proxy_the_secret_has_no_proxy_variables(ctx, kube, ceph_rgw, juju_proxy):
+    juju_proxy("", "127.0.0.1,localhost,::1")  # what Juju exports for a model without one
     env = rendered_secret(ctx, s3_data(ceph_rgw.endpoint, ceph_rgw.access_key, "k"))
     assert not {k for k in env if k.upper().endswith("_PROXY")}

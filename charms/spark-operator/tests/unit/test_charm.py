@@ -116,10 +116,8 @@ def test_install_applies_cluster_objects_before_the_workload_is_up(ctx, kube):
         assert obj["metadata"]["labels"]["app.juju.is/created-by"] == "spark-operator"
 
 
-def test_the_model_proxy_reaches_spark_submit_and_the_jobs(ctx, kube, monkeypatch):
-    monkeypatch.setenv("JUJU_CHARM_HTTP_PROXY", "http://squid.internal:3128")
-    monkeypatch.setenv("JUJU_CHARM_HTTPS_PROXY", "http://squid.internal:3128")
-    monkeypatch.setenv("JUJU_CHARM_NO_PROXY", "127.0.0.1,localhost,::1,.ceph.internal")
+def test_the_model_proxy_reaches_spark_submit_and_the_jobs(ctx, kube, juju_proxy):
+    juju_proxy("http://squid.internal:3128", "127.0.0.1,localhost,::1,.ceph.internal")
     config = {"cluster-cidrs": "10.152.183.0/24"}
     out = ctx.run(ctx.on.pebble_ready(container()), state(config=config))
     workload = out.get_container("spark-operator")
