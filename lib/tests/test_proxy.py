@@ -218,3 +218,43 @@ def test_java_options_never_carry_credentials():
         "-Dhttps.proxyPort=80",
     ]
     assert "s3cret" not in " ".join(settings.java_options())
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "http://squid:port",
+        "http://[squid:3128",
+        "socks5://squid:1080",
+        "ftp://squid:21",
+        "http://",
+    ],
+)
+def test_an_unusable_proxy_is_left_out_and_named(value: str):
+    settings = ProxySettings.from_juju(
+        {"JUJU_CHARM_HTTP_PROXY": "http://squid:3128", "JUJU_CHARM_HTTPS_PROXY": value}
+    )
+    assert settings.https == "" and settings.http == "http://squid:3128"
+    assert settings.unusable == ("juju-https-proxy",)
+    assert settings.problem == (
+        "model config juju-https-proxy: expected a proxy URL such as http://squid.example:3128"
+    )
+    assert settings.for_url("https://s3.example.com") == ""
+    assert settings.java_options()[:2] == ["-Dhttp.proxyHost=squid", "-Dhttp.proxyPort=3128"]
+
+
+def test_a_usable_proxy_has_no_problem():
+    assert ProxySettings.from_juju(JUJU).problem == ""
+    assert ProxySettings.from_juju({}).problem == ""
+
+
+def test_a_password_never_reaches_the_problem_message():
+    settings = ProxySettings.from_juju({"JUJU_CHARM_HTTP_PROXY": "http://u:s3cret@squid:x"})
+    assert settings.unusable == ("juju-http-proxy",)
+    assert "s3cret" not in settings.problem
+
+
+def test_an_endpoint_with_a_bad_port_does_not_break_the_choice():
+    settings = ProxySettings(http="http://p:3128", no_proxy="rgw.lan")
+    assert settings.for_url("http://rgw.lan:abc") == ""
+    assert settings.for_url("http://s3.example:abc") == "http://p:3128"

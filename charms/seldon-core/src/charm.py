@@ -81,6 +81,8 @@ class SeldonCoreCharm(ops.CharmBase):
         except validation.InvalidConfig as err:
             inputs.problems.append(ops.BlockedStatus(str(err)))
             return inputs
+        if proxy_problem := ProxySettings.from_juju().problem:
+            inputs.problems.append(ops.BlockedStatus(proxy_problem))
         inputs.gateway = seldon.effective_gateway(inputs.settings, self._related_gateway(inputs))
         if self.model.get_relation("s3-credentials") is not None:
             try:

@@ -74,6 +74,8 @@ class SparkOperatorCharm(ops.CharmBase):
         except validation.InvalidConfig as err:
             self.problems.add(ops.BlockedStatus(str(err)))
             return
+        if proxy_problem := ProxySettings.from_juju().problem:
+            self.problems.add(ops.BlockedStatus(proxy_problem))
         self._configure_workload(settings)
         self.k8s.reconcile(
             self._manifests(settings),

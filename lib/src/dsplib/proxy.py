@@ -112,7 +112,11 @@ def _address(text: str) -> Address | None:
 def _with_scheme(proxy: str) -> str:
     """A proxy given as host:port means http://host:port, as in Go's parseProxy."""
     proxy = proxy.strip()
-    if proxy and urlsplit(proxy).scheme not in ("http", "https", "socks5"):
+    try:
+        scheme = urlsplit(proxy).scheme
+    except ValueError:
+        return proxy  # unusable either way; from_juju names it
+    if proxy and scheme not in ("http", "https", "socks5"):
         return f"http://{proxy}"
     return proxy
 
@@ -120,12 +124,19 @@ def _with_scheme(proxy: str) -> str:
 def shown(proxy: str) -> str:
     """The proxy URL without user and password, fit for a status message or a log."""
     parts = urlsplit(proxy)
-    if parts.username is None and parts.password is None:
+    if "@" not in parts.netloc:
         return proxy
-    host = parts.hostname or ""
-    host = f"[{host}]" if ":" in host else host
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return parts._replace(netloc=netloc).geturl()
+    return parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
+
+
+def _usable(proxy: str) -> bool:
+    """An http:// or https:// proxy URL with a host and, if any, a numeric port."""
+    try:
+        parts = urlsplit(proxy)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        return False
+    return parts.scheme in DEFAULT_PORTS and bool(parts.hostname) and parts.path in ("", "/")
 
 
 @dataclass(frozen=True)
@@ -135,16 +146,41 @@ class ProxySettings:
     http: str = ""
     https: str = ""
     no_proxy: str = ""
+    unusable: tuple[str, ...] = ()  # model keys whose value is not a proxy URL (then unused)
 
     @classmethod
     def from_juju(cls, environ: Mapping[str, str] | None = None) -> ProxySettings:
-        """The settings Juju gave this hook (JUJU_CHARM_*; other variables are ignored)."""
+        """The settings Juju gave this hook (JUJU_CHARM_*; other variables are ignored).
+
+        A value that is not an http(s) proxy URL is left out (never a crash in a hook) and
+        named by `problem`, for the charm's status.
+        """
         env = os.environ if environ is None else environ
+        proxies: dict[str, str] = {}
+        unusable: list[str] = []
+        for key, variable in (
+            ("juju-http-proxy", JUJU_HTTP_PROXY),
+            ("juju-https-proxy", JUJU_HTTPS_PROXY),
+        ):
+            value = _with_scheme(env.get(variable, ""))
+            if value and not _usable(value):
+                unusable.append(key)
+                value = ""
+            proxies[key] = value
         return cls(
-            http=_with_scheme(env.get(JUJU_HTTP_PROXY, "")),
-            https=_with_scheme(env.get(JUJU_HTTPS_PROXY, "")),
+            http=proxies["juju-http-proxy"],
+            https=proxies["juju-https-proxy"],
             no_proxy=env.get(JUJU_NO_PROXY, "").strip(),
+            unusable=tuple(unusable),
         )
+
+    @property
+    def problem(self) -> str:
+        """What to fix in the model config, or "" (the value itself may hold a password)."""
+        if not self.unusable:
+            return ""
+        keys = " and ".join(self.unusable)
+        return f"model config {keys}: expected a proxy URL such as http://squid.example:3128"
 
     @property
     def configured(self) -> bool:
@@ -157,7 +193,10 @@ class ProxySettings:
         proxy = {"http": self.http, "https": self.https}.get(parts.scheme, "")
         if not proxy or not parts.hostname:
             return ""
-        port = parts.port or DEFAULT_PORTS[parts.scheme]
+        try:
+            port = parts.port or DEFAULT_PORTS[parts.scheme]
+        except ValueError:  # not a port: the request fails on its own, let it name the URL
+            port = DEFAULT_PORTS[parts.scheme]
         return "" if bypasses(self.no_proxy, parts.hostname, port) else proxy
 
     def pod_env(self, cluster_networks: Iterable[str] = ()) -> dict[str, str]:

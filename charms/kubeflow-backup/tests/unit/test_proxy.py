@@ -37,3 +37,12 @@ def test_a_refusing_proxy_is_named_in_the_action_error(
     failure = fails(ctx, "list-backups", state([s3_relation(ceph_rgw, bucket)]))
     assert f"HTTP proxy {refusing_tinyproxy.url} answered HTTP 403" in failure.message
     assert "juju-no-proxy" in failure.message
+
+
+def test_an_unusable_model_proxy_stops_actions_naming_the_key(
+    ctx, kube, ceph_rgw, bucket, juju_proxy
+):
+    juju_proxy("http://u:s3cret@squid.internal:port", "")
+    failure = fails(ctx, "list-backups", state([s3_relation(ceph_rgw, bucket)]))
+    assert failure.message.startswith("model config juju-http-proxy and juju-https-proxy:")
+    assert "s3cret" not in failure.message

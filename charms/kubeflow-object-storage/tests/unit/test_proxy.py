@@ -69,3 +69,12 @@ def test_a_new_proxy_setting_makes_the_last_check_stale(ctx, kube, ceph_rgw, juj
     assert storage.fingerprint(connection, settings) != direct
     juju_proxy("http://squid.internal:3128", GATEWAY_NAME)
     assert storage.fingerprint(connection, settings) == direct
+
+
+def test_an_unusable_model_proxy_blocks_naming_the_key(ctx, kube, ceph_rgw, juju_proxy):
+    juju_proxy("http://squid.internal:port", "")
+    out, _ = check(ctx, ceph_rgw)
+    assert out.unit_status == testing.BlockedStatus(
+        "model config juju-http-proxy and juju-https-proxy: expected a proxy URL such as "
+        "http://squid.example:3128"
+    )

@@ -560,3 +560,12 @@ def test_the_model_proxy_reaches_profiles_in_the_rclone_secret(ctx, kube, juju_p
     assert {".svc", ".cluster.local", "localhost", "127.0.0.1"} <= set(no_proxy)
     assert {"10.152.183.0/24", "10.1.0.0/16", ".ceph.example"} <= set(no_proxy)
     assert out.unit_status == testing.ActiveStatus()
+
+
+def test_an_unusable_model_proxy_blocks_naming_the_key(ctx, kube, juju_proxy):
+    juju_proxy("socks5://squid.internal:1080", "")
+    out = ctx.run(ctx.on.config_changed(), state())
+    assert out.unit_status == testing.BlockedStatus(
+        "model config juju-http-proxy and juju-https-proxy: expected a proxy URL such as "
+        "http://squid.example:3128"
+    )

@@ -131,6 +131,17 @@ def test_the_model_proxy_reaches_spark_submit_and_the_jobs(ctx, kube, juju_proxy
     assert out.unit_status == testing.ActiveStatus()
 
 
+def test_an_unusable_model_proxy_blocks_naming_the_key(ctx, kube, juju_proxy):
+    juju_proxy("http://[squid.internal:3128", "")
+    out = ctx.run(ctx.on.pebble_ready(container()), state())
+    assert out.unit_status == testing.BlockedStatus(
+        "model config juju-http-proxy and juju-https-proxy: expected a proxy URL such as "
+        "http://squid.example:3128"
+    )
+    controller = out.get_container("spark-operator").plan.services["controller"]
+    assert "SPARK_SUBMIT_OPTS" not in controller.environment
+
+
 def test_pebble_ready_starts_both_processes_and_prepares_the_cert_dir(ctx, kube):
     out = ctx.run(ctx.on.pebble_ready(container()), state())
     workload = out.get_container("spark-operator")
