@@ -258,3 +258,46 @@ def test_an_endpoint_with_a_bad_port_does_not_break_the_choice():
     settings = ProxySettings(http="http://p:3128", no_proxy="rgw.lan")
     assert settings.for_url("http://rgw.lan:abc") == ""
     assert settings.for_url("http://s3.example:abc") == "http://p:3128"
+
+
+def test_hostile_model_values_never_raise():
+    """Whatever the model config holds, choosing a proxy never breaks a hook (fixed seed)."""
+    import random
+
+    rng = random.Random(15)  # noqa: S311 - reproducible test data, not secrets
+    alphabet = "abc.:/[]@*%, 0123456789-_\t\n\x00é"
+    for _ in range(2000):
+        value = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 24)))
+        env = {
+            "JUJU_CHARM_HTTP_PROXY": value,
+            "JUJU_CHARM_HTTPS_PROXY": f"http://{value}",
+            "JUJU_CHARM_NO_PROXY": value,
+        }
+        settings = ProxySettings.from_juju(env)
+        settings.for_url("https://rgw.ceph.internal:7480")
+        settings.for_url(f"http://{value}")
+        settings.pod_env([value])
+        settings.java_options([value])
+        assert (settings.problem == "") == (settings.unusable == ())
+
+
+def test_java_patterns_agree_with_no_proxy_on_random_networks():
+    """For IPv4 CIDRs the JVM's patterns and Go's rule exempt exactly the same addresses."""
+    import ipaddress
+    import random
+
+    rng = random.Random(15)  # noqa: S311 - reproducible test data, not secrets
+    for _ in range(300):
+        prefix = rng.randint(1, 30)
+        network = ipaddress.ip_network(
+            (ipaddress.IPv4Address(rng.getrandbits(32)), prefix), strict=False
+        )
+        patterns = java_host_patterns(str(network))
+        for _ in range(20):
+            address = str(ipaddress.IPv4Address(rng.getrandbits(32)))
+            if rng.random() < 0.5:
+                address = str(network[rng.randrange(network.num_addresses)])
+            by_java = any(
+                address == p or (p.endswith("*") and address.startswith(p[:-1])) for p in patterns
+            )
+            assert by_java == bypasses(str(network), address, 80), (network, address)

@@ -189,7 +189,10 @@ class ProxySettings:
 
     def for_url(self, url: str) -> str:
         """The proxy a request to `url` goes through, or "" for a direct connection."""
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # not a URL: the request fails on its own and names it
+            return ""
         proxy = {"http": self.http, "https": self.https}.get(parts.scheme, "")
         if not proxy or not parts.hostname:
             return ""
