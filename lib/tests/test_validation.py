@@ -76,3 +76,19 @@ def test_names_and_lists():
         v.dns_label("ns", "Team_A")
     assert v.comma_list(" a, b,,a ,c ") == ["a", "b", "c"]
     assert v.comma_list("") == []
+
+
+def test_networks_in_normal_form_without_repeats():
+    value = " 10.1.0.0/16, fd00:0::/64 ,10.1.0.0/16,10.152.183.0/24"
+    assert v.networks("cluster-cidrs", value) == ("10.1.0.0/16", "fd00::/64", "10.152.183.0/24")
+    assert v.networks("cluster-cidrs", "") == ()
+
+
+@pytest.mark.parametrize(
+    "bad", ["10.1.2.3/16", "10.1.0.0/33", "svc", "10.1.0.0/16,cluster.local", 5]
+)
+def test_bad_networks_name_the_option_and_the_item(bad):
+    with pytest.raises(
+        v.InvalidConfig, match="config cluster-cidrs: expected comma-separated CIDRs"
+    ):
+        v.networks("cluster-cidrs", bad)

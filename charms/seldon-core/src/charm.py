@@ -26,6 +26,7 @@ from dsplib.dispatch import ManifestSender
 from dsplib.manifests import KubernetesManifests
 from dsplib.observability import GrafanaDashboardProvider, LogForwarder, MetricsEndpointProvider
 from dsplib.pebble import ensure_layer, push_if_changed, workload_status
+from dsplib.proxy import ProxySettings
 from dsplib.reconcile import observe_reconcile
 from dsplib.s3_credentials import InvalidS3Data, S3Connection
 from dsplib.status import add_statuses
@@ -80,6 +81,8 @@ class SeldonCoreCharm(ops.CharmBase):
         except validation.InvalidConfig as err:
             inputs.problems.append(ops.BlockedStatus(str(err)))
             return inputs
+        if proxy_problem := ProxySettings.from_juju().problem:
+            inputs.problems.append(ops.BlockedStatus(proxy_problem))
         inputs.gateway = seldon.effective_gateway(inputs.settings, self._related_gateway(inputs))
         if self.model.get_relation("s3-credentials") is not None:
             try:
@@ -121,7 +124,9 @@ class SeldonCoreCharm(ops.CharmBase):
             )
         secret_name = inputs.settings.model_secret_name
         s3 = inputs.s3
-        self.model_secrets.send([seldon.rclone_secret(secret_name, s3)] if s3 else [])
+        proxy_env = ProxySettings.from_juju().pod_env(inputs.settings.cluster_networks)
+        manifests = [seldon.rclone_secret(secret_name, s3, proxy_env)] if s3 else []
+        self.model_secrets.send(manifests)
 
     def _configure_workload(
         self,

@@ -70,6 +70,7 @@ class Settings:
     default_user_id: int
     scrape_models: bool
     model_secret_name: str
+    cluster_networks: tuple[str, ...] = ()
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -120,6 +121,7 @@ class Settings:
             default_user_id=user_id,
             scrape_models=bool(config.get("scrape-models", True)),
             model_secret_name=check.dns_label("model-secret-name", config["model-secret-name"]),
+            cluster_networks=check.networks("cluster-cidrs", config.get("cluster-cidrs", "")),
         )
 
 
@@ -323,11 +325,17 @@ def seldon_config_data(images: Images) -> dict[str, str]:
     }
 
 
-def rclone_secret(name: str, s3: S3Connection) -> dict[str, Any]:
+def rclone_secret(
+    name: str, s3: S3Connection, proxy_env: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """The Secret a SeldonDeployment names in `envSecretRefName` to load `s3://` models.
 
     The storage initializer is rclone: `RCLONE_CONFIG_S3_*` define a remote called `s3`, so a
-    modelUri `s3://<bucket>/<path>` reads from the related Ceph RADOS Gateway.
+    modelUri `s3://<bucket>/<path>` reads from the related Ceph RADOS Gateway. `proxy_env`
+    (dsplib.proxy `pod_env`, empty without a model proxy) lets it fetch models from outside:
+    rclone takes its proxy from HTTP_PROXY/HTTPS_PROXY/NO_PROXY through Go's
+    http.ProxyFromEnvironment (rclone fs/fshttp/http.go, `NewTransportCustom`), and only the
+    init container reads this Secret, so the model servers are not proxied.
     """
     env = {
         "RCLONE_CONFIG_S3_TYPE": "s3",
@@ -340,6 +348,7 @@ def rclone_secret(name: str, s3: S3Connection) -> dict[str, Any]:
     }
     if s3.region:
         env["RCLONE_CONFIG_S3_REGION"] = s3.region
+    env.update(proxy_env or {})
     return {
         "apiVersion": "v1",
         "kind": "Secret",

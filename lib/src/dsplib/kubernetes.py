@@ -263,11 +263,19 @@ class KubernetesObjects:
 
     @property
     def client(self) -> Client:
-        """The lightkube client, created on first use."""
-        if self._client is None:
-            from lightkube import Client
+        """The lightkube client, created on first use, never through an HTTP proxy.
 
-            self._client = Client(field_manager=self.app)
+        The API server is inside the cluster (in a pod, the Service address in
+        KUBERNETES_SERVICE_HOST). Juju's legacy `http-proxy`/`https-proxy` model keys put
+        HTTPS_PROXY in every hook's environment, which httpx would apply to it; so the
+        configuration is loaded explicitly (in-cluster account or KUBECONFIG, as lightkube's
+        default does) and the environment is not trusted for proxies.
+        """
+        if self._client is None:
+            from lightkube import Client, KubeConfig
+
+            config = KubeConfig.from_env()
+            self._client = Client(config=config, field_manager=self.app, trust_env=False)
         return self._client
 
     def apply(

@@ -6,6 +6,7 @@ A charm never crashes on a config value: its workload module runs these checks, 
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -94,3 +95,23 @@ def comma_list(value: Any) -> list[str]:
         if item and item not in items:
             items.append(item)
     return items
+
+
+def networks(option: str, value: Any) -> tuple[str, ...]:
+    """Comma-separated CIDRs such as `10.1.0.0/16,fd00::/64`, in their normal form.
+
+    A CIDR with host bits set (`10.1.2.3/16`) is refused: it is usually a typo for another range.
+    """
+    if not isinstance(value, str):
+        raise InvalidConfig(option, "comma-separated CIDRs such as 10.1.0.0/16")
+    found: list[str] = []
+    for item in comma_list(value):
+        try:
+            network = ipaddress.ip_network(item, strict=True)
+        except ValueError:
+            raise InvalidConfig(
+                option, f"comma-separated CIDRs such as 10.1.0.0/16, not {item!r}"
+            ) from None
+        if str(network) not in found:
+            found.append(str(network))
+    return tuple(found)

@@ -211,6 +211,8 @@ def test_service_not_running_is_waiting(ctx, kube, cert_secret):
         ("istio-gateway", "kubeflow-gateway"),
         ("mlserver-image", "seldonio/mlserver"),
         ("executor-memory-limit", "lots"),
+        ("cluster-cidrs", "10.152.183.1/24"),
+        ("cluster-cidrs", "10.1.0.0/16,.svc"),
     ],
 )
 def test_bad_config_blocks_with_the_option_and_changes_nothing(ctx, kube, option, value):
@@ -548,3 +550,27 @@ def test_status_stays_true_on_hooks_that_do_not_reconcile(ctx, kube):
     out = ctx.run(ctx.on.config_changed(), state())
     out = ctx.run(ctx.on.start(), out)
     assert out.unit_status == TRUST
+
+
+def test_the_model_proxy_reaches_profiles_in_the_rclone_secret(ctx, kube, juju_proxy):
+    juju_proxy("http://squid.internal:3128", "127.0.0.1,localhost,::1,.ceph.example")
+    s3, dispatcher = _s3(), testing.Relation("secrets", remote_app_name="resource-dispatcher")
+    config = {"cluster-cidrs": "10.152.183.0/24,10.1.0.0/16"}
+    out = ctx.run(ctx.on.relation_changed(s3), state(config=config, relations=[s3, dispatcher]))
+    env = _secret_manifests(out, dispatcher)[0]["stringData"]
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"):
+        assert env[name] == "http://squid.internal:3128"
+    no_proxy = env["NO_PROXY"].split(",")
+    assert env["no_proxy"] == env["NO_PROXY"]
+    assert {".svc", ".cluster.local", "localhost", "127.0.0.1"} <= set(no_proxy)
+    assert {"10.152.183.0/24", "10.1.0.0/16", ".ceph.example"} <= set(no_proxy)
+    assert out.unit_status == testing.ActiveStatus()
+
+
+def test_an_unusable_model_proxy_blocks_naming_the_key(ctx, kube, juju_proxy):
+    juju_proxy("socks5://squid.internal:1080", "")
+    out = ctx.run(ctx.on.config_changed(), state())
+    assert out.unit_status == testing.BlockedStatus(
+        "model config juju-http-proxy and juju-https-proxy: expected a proxy URL such as "
+        "http://squid.example:3128"
+    )

@@ -187,3 +187,49 @@ def test_another_users_keys_cannot_read_the_bucket(ctx, kube, rclone, ceph_rgw, 
     )
     assert copy.returncode != 0
     assert "AccessDenied" in copy.stderr
+
+
+# -- the model's HTTP proxy -------------------------------------------------------------------
+# rclone is Go: it takes HTTP_PROXY/NO_PROXY through http.ProxyFromEnvironment, which never
+# proxies `localhost` or a loopback IP literal (golang.org/x/net http/httpproxy/proxy.go,
+# useProxy). The gateway is therefore named `127.1`, the short form of 127.0.0.1 that Go does
+# not take for an IP (so the proxy applies) and that tinyproxy's resolver maps to 127.0.0.1.
+# The test gateway serves its `rgw dns name` (localhost) and IP literals only, so it answers
+# requests for `127.1` with 404: these tests look at the route the requests take, not at the
+# download (which the tests above cover).
+
+
+def proxied_secret(ctx, ceph_rgw, juju_proxy, proxy_url: str, no_proxy: str) -> dict[str, str]:
+    juju_proxy(proxy_url, no_proxy)
+    endpoint = ceph_rgw.endpoint.replace("127.0.0.1", "127.1")
+    return rendered_secret(ctx, s3_data(endpoint, ceph_rgw.access_key, ceph_rgw.secret_key))
+
+
+def test_with_a_model_proxy_the_initializer_goes_through_it(
+    ctx, kube, rclone, ceph_rgw, bucket, tmp_path, tinyproxy, juju_proxy
+):
+    env = proxied_secret(ctx, ceph_rgw, juju_proxy, tinyproxy.url, "10.0.0.0/8")
+    assert env["HTTP_PROXY"] == env["http_proxy"] == tinyproxy.url
+    assert {".svc", ".cluster.local", "10.152.183.0/24", "10.0.0.0/8"} <= set(
+        env["NO_PROXY"].split(",")
+    )
+    run_rclone(rclone, tmp_path / "home", env, "lsf", f"s3://{bucket}/iris")
+    gateway = ceph_rgw.endpoint.replace("127.0.0.1", "127.1")
+    routed = [url for _, url in tinyproxy.requests() if url.startswith(f"{gateway}/{bucket}")]
+    assert routed, tinyproxy.log.read_text()
+
+
+def test_a_refusing_proxy_stops_the_initializer(
+    ctx, kube, rclone, ceph_rgw, bucket, tmp_path, refusing_tinyproxy, juju_proxy
+):
+    env = proxied_secret(ctx, ceph_rgw, juju_proxy, refusing_tinyproxy.url, "")
+    listing = run_rclone(rclone, tmp_path / "home", env, "lsf", f"s3://{bucket}/iris")
+    assert listing.returncode != 0
+    assert "403" in listing.stderr
+    assert refusing_tinyproxy.connections() > 0
+
+
+def test_without_a_model_proxy_the_secret_has_no_proxy_variables(ctx, kube, ceph_rgw, juju_proxy):
+    juju_proxy("", "127.0.0.1,localhost,::1")  # what Juju exports for a model without one
+    env = rendered_secret(ctx, s3_data(ceph_rgw.endpoint, ceph_rgw.access_key, "k"))
+    assert not {k for k in env if k.upper().endswith("_PROXY")}

@@ -146,6 +146,17 @@ def test_rclone_secret_describes_an_s3_remote_for_ceph():
     assert env["RCLONE_CONFIG_S3_FORCE_PATH_STYLE"] == "true"
 
 
+def test_rclone_secret_carries_the_proxy_environment_it_is_given():
+    s3 = S3Connection(
+        endpoint="http://10.0.0.5:7480", access_key="AK", secret_key="SK", bucket="m"
+    )
+    proxy_env = {"HTTPS_PROXY": "http://p:3128", "https_proxy": "http://p:3128"}
+    env = seldon.rclone_secret("s", s3, proxy_env)["stringData"]
+    assert env["HTTPS_PROXY"] == env["https_proxy"] == "http://p:3128"
+    assert env["RCLONE_CONFIG_S3_ENDPOINT"] == "http://10.0.0.5:7480"
+    assert not [k for k in seldon.rclone_secret("s", s3)["stringData"] if "PROXY" in k.upper()]
+
+
 def test_manifest_context_carries_the_ca_bundle():
     ctx = seldon.manifest_context(
         app="seldon-core", namespace="kubeflow", settings=settings(), ca_cert="PEM"

@@ -117,6 +117,32 @@ def test_install_applies_cluster_objects_before_the_workload_is_up(ctx, kube):
         assert obj["metadata"]["labels"]["app.juju.is/created-by"] == "spark-operator"
 
 
+def test_the_model_proxy_reaches_spark_submit_and_the_jobs(ctx, kube, juju_proxy):
+    juju_proxy("http://squid.internal:3128", "127.0.0.1,localhost,::1,.ceph.internal")
+    config = {"cluster-cidrs": "10.152.183.0/24"}
+    out = ctx.run(ctx.on.pebble_ready(container()), state(config=config))
+    workload = out.get_container("spark-operator")
+    controller = workload.plan.services["controller"].environment
+    assert "-Dhttps.proxyHost=squid.internal" in controller["SPARK_SUBMIT_OPTS"]
+    assert "10.152.183.*" in controller["SPARK_SUBMIT_OPTS"]
+    text = (workload.get_filesystem(ctx) / spark.SPARK_DEFAULTS.lstrip("/")).read_text()
+    assert "spark.kubernetes.driverEnv.HTTPS_PROXY http://squid.internal:3128" in text
+    assert "spark.executorEnv.no_proxy .svc,.cluster.local," in text
+    assert "spark.driver.defaultJavaOptions -Dhttp.proxyHost=squid.internal" in text
+    assert out.unit_status == testing.ActiveStatus()
+
+
+def test_an_unusable_model_proxy_blocks_naming_the_key(ctx, kube, juju_proxy):
+    juju_proxy("http://[squid.internal:3128", "")
+    out = ctx.run(ctx.on.pebble_ready(container()), state())
+    assert out.unit_status == testing.BlockedStatus(
+        "model config juju-http-proxy and juju-https-proxy: expected a proxy URL such as "
+        "http://squid.example:3128"
+    )
+    controller = out.get_container("spark-operator").plan.services["controller"]
+    assert "SPARK_SUBMIT_OPTS" not in controller.environment
+
+
 def test_pebble_ready_starts_both_processes_and_prepares_the_cert_dir(ctx, kube):
     out = ctx.run(ctx.on.pebble_ready(container()), state())
     workload = out.get_container("spark-operator")
@@ -343,6 +369,7 @@ def test_volcano_adds_podgroup_rights(ctx, kube):
         ("batch-scheduler", "kube-batch"),
         ("log-level", "loud"),
         ("log-level", "warn"),
+        ("cluster-cidrs", "10.1.0.0/33"),
     ],
 )
 def test_bad_config_blocks_naming_the_option_and_changes_nothing(ctx, kube, option, value):
