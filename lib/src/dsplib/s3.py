@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import ipaddress
 import re
+import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -43,6 +44,8 @@ AUTH_REASONS = {
 DNS_FAILURES = ("Name or service not known", "name resolution", "nodename nor servname")
 # Bucket names usable as the first label of a host name, without dots (TLS wildcards).
 _DNS_BUCKET = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
+# Held while a client makes its connection pool, so threads sharing a client make one.
+_POOL_LOCK = threading.Lock()
 
 
 class S3Error(Exception):
@@ -155,7 +158,7 @@ class S3Client:
     path; IP-address endpoints and bucket names that are not plain DNS labels stay path style.
     `ca_pem` is the CA bundle an HTTPS endpoint must verify against (the system's trust store
     when empty); verification is never turned off. Proxy and CA settings from the environment
-    are ignored. Use as a context manager, or call close().
+    are ignored. Use as a context manager, or call close(). Threads may share one client.
     """
 
     def __init__(
@@ -239,9 +242,10 @@ class S3Client:
         )
         return response.headers.get("etag", "")
 
-    def get_object(self, bucket: str, key: str) -> bytes:
-        """The object's content."""
-        return self._request("GET", bucket, key).content
+    def get_object(self, bucket: str, key: str, *, first: int = 0) -> bytes:
+        """The object's content; with `first`, only its first `first` bytes (a Range GET)."""
+        headers = {"range": f"bytes=0-{first - 1}"} if first > 0 else None
+        return self._request("GET", bucket, key, headers=headers).content
 
     def head_object(self, bucket: str, key: str) -> S3Object:
         """The object's size, ETag and modification time."""
@@ -323,7 +327,7 @@ class S3Client:
         )
         url = f"{self._scheme}://{host}{path}" + (f"?{query_string}" if query_string else "")
         try:
-            response = self._http().request(method, url, content=body, headers=signed)
+            response = self._pool().request(method, url, content=body, headers=signed)
         except httpx2.TransportError as err:
             raise _transport_error(err, self.endpoint) from err
         if response.status_code >= 300:
@@ -338,6 +342,17 @@ class S3Client:
         if self._virtual_host and _DNS_BUCKET.fullmatch(bucket):
             return f"{bucket}.{self._host}", f"/{key_path}"
         return self._host, f"/{uri_encode(bucket)}" + ("" if key is None else f"/{key_path}")
+
+    def _pool(self) -> httpx2.Client:
+        """The connection pool, made once even when threads share this client.
+
+        httpx2's Client "can be shared between threads" (httpx2/_client.py, Client's
+        docstring; its pool locks around connections): only its making needs a lock.
+        """
+        if self._client is None:
+            with _POOL_LOCK:
+                return self._http()
+        return self._client
 
     def _http(self) -> httpx2.Client:
         import httpx2
