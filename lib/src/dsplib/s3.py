@@ -242,10 +242,9 @@ class S3Client:
         )
         return response.headers.get("etag", "")
 
-    def get_object(self, bucket: str, key: str, *, first: int = 0) -> bytes:
-        """The object's content; with `first`, only its first `first` bytes (a Range GET)."""
-        headers = {"range": f"bytes=0-{first - 1}"} if first > 0 else None
-        return self._request("GET", bucket, key, headers=headers).content
+    def get_object(self, bucket: str, key: str) -> bytes:
+        """The object's content."""
+        return self._request("GET", bucket, key).content
 
     def head_object(self, bucket: str, key: str) -> S3Object:
         """The object's size, ETag and modification time."""
