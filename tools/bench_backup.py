@@ -39,10 +39,12 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "tests" / "ceph"), str(ROOT / "charms" / "kubeflow-backup" / "src")]
+# after PYTHONPATH, so that another version's sources given there come first
+sys.path += [str(ROOT / "tests" / "ceph"), str(ROOT / "charms" / "kubeflow-backup" / "src")]
 
 import backup  # noqa: E402
 import cluster as k8s  # noqa: E402
+import dsplib  # noqa: E402
 import jobs  # noqa: E402
 from ceph_rgw import CephRGW  # noqa: E402
 from dsplib.kubernetes import KubernetesObjects  # noqa: E402
@@ -452,6 +454,11 @@ def main() -> int:
     args = parser.parse_args()
     parallel = "transfers" in inspect.signature(backup.Store).parameters
     counts = [int(t) for t in args.transfers.split(",")] if parallel else [1]
+    print(
+        f"kubeflow-backup from {Path(backup.__file__).parent}, dsplib from "
+        f"{Path(dsplib.__file__).parent}",
+        flush=True,
+    )
     rgw = CephRGW().start()
     try:
         bench = Bench(rgw)
