@@ -85,7 +85,7 @@ def payload(rng: random.Random) -> str:
 
 def user_object(rng: random.Random, api_version: str, kind: str, ns: str, n: int) -> dict:
     """One object a user made, with generated metadata the backup strips."""
-    meta = {"name": f"{kind.lower()}-{n}", "namespace": ns, "uid": secrets.token_hex(8)}
+    meta: dict[str, Any] = {"name": f"{kind.lower()}-{n}", "namespace": ns}
     obj: dict[str, Any] = {"apiVersion": api_version, "kind": kind, "metadata": meta}
     body = payload(rng)
     if kind in ("ConfigMap", "Secret"):
@@ -446,7 +446,7 @@ def table(rows: list[Row]) -> str:
 
 def main() -> int:
     """Start the gateway, run each size, print the table."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--objects", type=int, action="append", help="objects (repeatable)")
     parser.add_argument("--profiles", type=int, default=100)
     parser.add_argument("--transfers", default="1,2,4,8", help="comma-separated")
@@ -455,8 +455,8 @@ def main() -> int:
     parallel = "transfers" in inspect.signature(backup.Store).parameters
     counts = [int(t) for t in args.transfers.split(",")] if parallel else [1]
     print(
-        f"kubeflow-backup from {Path(backup.__file__).parent}, dsplib from "
-        f"{Path(dsplib.__file__).parent}",
+        f"kubeflow-backup from {Path(str(backup.__file__)).parent}, dsplib from "
+        f"{Path(str(dsplib.__file__)).parent}",
         flush=True,
     )
     rgw = CephRGW().start()

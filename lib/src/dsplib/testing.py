@@ -35,10 +35,10 @@ class ObjectTable(dict[Key, dict[str, Any]]):
     of the whole cluster (a backup of 10,000 objects lists each kind of each namespace once).
     """
 
-    def __init__(self, *args: Any, **kwargs: Any):
+    def __init__(self, *args: Any):
         super().__init__()
         self._index: dict[tuple[str, str], dict[str | None, set[Key]]] = {}
-        self.update(*args, **kwargs)
+        self.update(*args)
 
     def keys_of(self, api_version: str, kind: str, namespace: str | None) -> list[Key]:
         """Keys of one kind, in one namespace or (None) in all, sorted as the fake lists them."""
@@ -82,9 +82,9 @@ class ObjectTable(dict[Key, dict[str, Any]]):
             self[key] = default
         return self[key]
 
-    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
-        """dict.update, keeping the index."""
-        for key, value in dict(*args, **kwargs).items():
+    def update(self, *args: Any) -> None:  # type: ignore[override]
+        """dict.update (from a mapping or pairs), keeping the index."""
+        for key, value in dict(*args).items():
             self[key] = value
 
     def clear(self) -> None:
