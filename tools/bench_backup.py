@@ -404,8 +404,13 @@ def restore(
 def list_backups(
     bench: Bench, client: S3Client, bucket: str, objects: int, count: int
 ) -> Iterator[Row]:
-    """list-backups over `count` backups of `objects` objects (their manifests written alone)."""
-    store = bench.store(client, bucket, 1)
+    """list-backups over `count` backups of `objects` objects each, `transfers` at a time.
+
+    Only their manifests (and summaries) are written, with one placeholder object each.
+    """
+    parallel = "transfers" in inspect.signature(backup.Store).parameters
+    transfers = DEFAULT_TRANSFERS if parallel else 1
+    store = bench.store(client, bucket, transfers)
     for old in store.backup_ids():
         jobs.delete_backup(store, engine(FakeKubernetes()), old)
     for n in range(count):
@@ -431,11 +436,19 @@ def list_backups(
         store.put_manifest(manifest)
     for memory in (False, True):
         row, rows = bench.measure(
-            f"list-backups ({count} backups)", objects, 1, store.summaries, memory
+            f"list-backups ({count} backups)", objects, transfers, store.summaries, memory
         )
         assert len(rows[0]) == count
         yield row
         print(f"  {row.cells()}", flush=True)
+
+
+def listing_only(bench: Bench, objects: int, count: int) -> list[Row]:
+    """The list-backups rows alone, in a bucket of their own."""
+    bucket = f"bench-{secrets.token_hex(4)}"
+    with bench.client() as client:
+        client.create_bucket(bucket)
+        return list(list_backups(bench, client, bucket, objects, count))
 
 
 def table(rows: list[Row]) -> str:
@@ -451,6 +464,7 @@ def main() -> int:
     parser.add_argument("--profiles", type=int, default=100)
     parser.add_argument("--transfers", default="1,2,4,8", help="comma-separated")
     parser.add_argument("--listing", type=int, default=50, help="backups list-backups reads")
+    parser.add_argument("--listing-only", action="store_true", help="list-backups alone")
     args = parser.parse_args()
     parallel = "transfers" in inspect.signature(backup.Store).parameters
     counts = [int(t) for t in args.transfers.split(",")] if parallel else [1]
@@ -465,7 +479,10 @@ def main() -> int:
         rows: list[Row] = []
         for objects in args.objects or [1000]:
             print(f"{objects} objects in {args.profiles} profiles", flush=True)
-            rows.extend(run_size(bench, objects, args.profiles, counts, args.listing))
+            if args.listing_only:
+                rows.extend(listing_only(bench, objects, args.listing))
+            else:
+                rows.extend(run_size(bench, objects, args.profiles, counts, args.listing))
     finally:
         rgw.stop()
     load = os.getloadavg()

@@ -575,22 +575,25 @@ class Store:
     def summaries(self) -> tuple[list[Summary], list[str]]:
         """Rows for every complete backup (newest first), and the ids of incomplete ones.
 
-        Two small requests a backup (its manifest's ETag, its signed summary); the manifest
-        itself only where the summary cannot be trusted (see the module docstring).
+        Two small requests a backup (its manifest's ETag, its signed summary), `transfers`
+        backups at a time; the manifest itself only where the summary cannot be trusted (see
+        the module docstring).
         """
         done: list[Summary] = []
         incomplete: list[str] = []
-        for backup_id in self.backup_ids():
-            try:
-                row = self.summary(backup_id)
-            except InvalidManifest:
-                done.append(Summary(backup_id, "", [], 0, 0, "unreadable manifest"))
-                continue
+        ids = self.backup_ids()
+        for backup_id, row in zip(ids, self.map(self._row, ids), strict=True):
             if row is None:
                 incomplete.append(backup_id)
             else:
                 done.append(row)
         return sorted(done, key=lambda s: (s.time, s.id), reverse=True), incomplete
+
+    def _row(self, backup_id: str) -> Summary | None:
+        try:
+            return self.summary(backup_id)
+        except InvalidManifest:
+            return Summary(backup_id, "", [], 0, 0, "unreadable manifest")
 
     def summary(self, backup_id: str) -> Summary | None:
         """The list-backups row of one backup, None when incomplete; InvalidManifest."""
