@@ -47,6 +47,7 @@ import binascii
 import datetime
 import hashlib
 import hmac
+import io
 import json
 import re
 import secrets
@@ -218,19 +219,31 @@ class Manifest:
         return sum(e.size for e in self.entries)
 
     def to_json(self, signer: Signer) -> bytes:
-        """The manifest as stored, signed: one entry a line, which a person can still read."""
+        """The manifest as stored, signed: one entry a line, which a person can still read.
+
+        Entries are serialised one at a time, for the signature and again for the text, so
+        the only copy of the whole manifest held is the text itself.
+        """
         body = self._body()
         body["signed-by"] = signer.key_id
         data = {**body, SIGNATURE: signer.sign(self.id, body)}
-        lines = []
-        for name in sorted(data):
+        out = io.BytesIO()
+        out.write(b"{\n")
+        for n, name in enumerate(sorted(data)):
             value = data[name]
-            if name in ("objects", "snapshots") and value:
-                rows = ",\n".join(f"  {json.dumps(v, sort_keys=True)}" for v in value)
-                lines.append(f" {json.dumps(name)}: [\n{rows}\n ]")
+            out.write(b",\n" if n else b"")
+            out.write(f" {json.dumps(name)}: ".encode())
+            if isinstance(value, (list, _Lazy)):
+                out.write(b"[")
+                items = 0
+                for items, item in enumerate(value, 1):
+                    out.write(b"," if items > 1 else b"")
+                    out.write(f"\n  {json.dumps(item, sort_keys=True)}".encode())
+                out.write(b"\n ]" if items else b"]")
             else:
-                lines.append(f" {json.dumps(name)}: {json.dumps(value, sort_keys=True)}")
-        return ("{\n" + ",\n".join(lines) + "\n}\n").encode()
+                out.write(json.dumps(value, sort_keys=True).encode())
+        out.write(b"\n}\n")
+        return out.getvalue()
 
     def summary(self, state: str = SIGNED) -> Summary:
         """The row list-backups shows for this manifest."""
@@ -255,7 +268,7 @@ class Manifest:
             "key-id": self.key_id,
             "skipped-kinds": self.skipped_kinds,
             "snapshots": [asdict(s) for s in self.snapshots],
-            "objects": [e.to_dict() for e in self.entries],
+            "objects": _Lazy(self.entries),
             "summary": {
                 "objects": len(self.entries),
                 "bytes": self.size,
@@ -339,6 +352,40 @@ def _seal(raw: dict[str, Any], backup_id: str, signer: Signer | None) -> str:
     return OTHER_KEY if body.get("signed-by") != signer.key_id else BAD_SIGNATURE
 
 
+class _Lazy:
+    """The manifest's entries as dicts, made one at a time each time they are iterated."""
+
+    def __init__(self, entries: Sequence[Entry]):
+        self.entries = entries
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return (e.to_dict() for e in self.entries)
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def canonical_pieces(body: Mapping[str, Any]) -> Iterator[str]:
+    """The canonical JSON of a manifest body, a top-level list item at a time.
+
+    Joined, the pieces are exactly json.dumps(body, sort_keys=True, separators=(",", ":"),
+    ensure_ascii=True) (that form is compositional), without ever holding all of it.
+    """
+    yield "{"
+    for n, key in enumerate(sorted(body)):
+        value = body[key]
+        yield f"{',' if n else ''}{_canonical(key)}:"
+        if isinstance(value, (list, _Lazy)):
+            yield "["
+            for i, item in enumerate(value):
+                yield f"{',' if i else ''}{_canonical(item)}"
+            yield "]"
+        else:
+            yield _canonical(value)
+    yield "}"
+
+
 class Signer:
     """HMAC-SHA256 of a manifest's content and its backup id.
 
@@ -356,10 +403,10 @@ class Signer:
 
         What it is (a manifest or a summary) is signed in, so neither can pass for the other.
         """
-        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-        prefix = f"kubeflow-backup {what}\0".encode()
-        message = prefix + backup_id.encode() + b"\0" + canonical.encode()
-        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+        mac = hmac.new(self._key, f"kubeflow-backup {what}\0{backup_id}\0".encode(), "sha256")
+        for piece in canonical_pieces(body):
+            mac.update(piece.encode())
+        return mac.hexdigest()
 
     def verify(
         self, backup_id: str, body: Mapping[str, Any], signature: Any, what: str = "manifest"

@@ -11,6 +11,7 @@ import contextlib
 import datetime
 import json
 import logging
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from typing import Any
@@ -243,14 +244,15 @@ def _upload(
             raise BackupError("no encryption key for Secrets")
         data = cipher.encrypt(data, key)
     meta = obj["metadata"]
-    entry = backup.Entry(
+    namespace = meta.get("namespace")
+    entry = backup.Entry(  # kept until the manifest is written: repeated strings shared
         key=key,
         sha256=backup.sha256(data),
         size=len(data),
-        api_version=obj["apiVersion"],
-        kind=obj["kind"],
+        api_version=sys.intern(obj["apiVersion"]),
+        kind=sys.intern(obj["kind"]),
         name=meta["name"],
-        namespace=meta.get("namespace"),
+        namespace=None if namespace is None else sys.intern(namespace),
         encrypted=encrypted,
     )
     try:

@@ -255,3 +255,39 @@ def test_a_forged_summary_is_not_trusted(ceph_rgw, bucket):
 class _NoCluster:
     def delete_snapshots(self, backup_id: str) -> int:
         return 0
+
+
+def test_the_manifest_is_signed_piece_by_piece_as_it_was_whole():
+    """Signed piece by piece, the HMAC is that of the whole canonical body.
+
+    Format 2 signs json.dumps of the whole body (sorted keys, no spaces); manifests written
+    before would otherwise fail.
+    """
+    m = backup.Manifest(id="20260115-103000-a1b2", created="2026-01-15T10:30:00+00:00")
+    m.namespaces = ["alice", "bob"]
+    m.entries = [
+        backup.Entry(
+            f"objects/alice/configmap.core/c{n}.json",
+            "ab" * 32,
+            n,
+            "v1",
+            "ConfigMap",
+            f"c{n}",
+            "alice",
+            n % 2 == 0,
+        )
+        for n in range(5)
+    ]
+    m.snapshots = [backup.Snapshot("alice", "s", "pvc")]
+    signer = backup.Cipher(b"k" * 32).signer()
+    stored = json.loads(m.to_json(signer))
+    body = {k: v for k, v in stored.items() if k != "hmac-sha256"}
+    whole = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    assert "".join(backup.canonical_pieces(body)) == whole
+    message = b"kubeflow-backup manifest\0" + m.id.encode() + b"\0" + whole.encode()
+    import hashlib
+    import hmac
+
+    assert stored["hmac-sha256"] == hmac.new(signer._key, message, hashlib.sha256).hexdigest()
+    assert stored["objects"] == [e.to_dict() for e in m.entries]
+    assert stored["summary"] == {"objects": 5, "bytes": 10, "snapshots": 1}
