@@ -214,7 +214,8 @@ def _write_backup(
         manifest.entries.append(entry)
         if n % backup.PROGRESS_EVERY == 0:
             progress(f"uploaded {n} objects")
-    progress(f"uploaded {len(manifest.entries)} objects")
+    if not manifest.entries or len(manifest.entries) % backup.PROGRESS_EVERY:
+        progress(f"uploaded {len(manifest.entries)} objects")
     manifest.skipped_kinds = found.skipped_kinds
     if request.volume_snapshots and found.bound_pvcs:
         manifest.snapshots = cluster.take_snapshots(

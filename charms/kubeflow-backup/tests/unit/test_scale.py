@@ -12,6 +12,7 @@ import pytest
 import backup
 import jobs
 from conftest import s3_relation
+from dsplib import validation as check
 from dsplib.s3 import S3Client, S3Error, S3Unreachable
 from test_charm import ROOT, act, fails, keys, state
 
@@ -291,3 +292,22 @@ def test_the_manifest_is_signed_piece_by_piece_as_it_was_whole():
     assert stored["hmac-sha256"] == hmac.new(signer._key, message, hashlib.sha256).hexdigest()
     assert stored["objects"] == [e.to_dict() for e in m.entries]
     assert stored["summary"] == {"objects": 5, "bytes": 10, "snapshots": 1}
+
+
+@pytest.mark.parametrize("value", [True, "4", 2.5, None])
+def test_settings_refuse_transfers_that_are_not_whole_numbers(value):
+    with pytest.raises(check.InvalidConfig, match="parallel-transfers: expected a whole number"):
+        jobs.Settings.from_config({"retention": 7, "parallel-transfers": value})
+    assert jobs.Settings.from_config({"retention": 7, "parallel-transfers": 32}).transfers == 32
+
+
+def test_progress_comes_every_so_many_objects_not_per_object(
+    ctx, kube, ceph_rgw, bucket, monkeypatch
+):
+    monkeypatch.setattr(backup, "PROGRESS_EVERY", 5)
+    act(ctx, "create-backup", state([s3_relation(ceph_rgw, bucket)]))
+    uploaded = [line for line in ctx.action_logs if line.startswith("uploaded")]
+    total = int(ctx.action_results["objects"])  # type: ignore[index]
+    assert uploaded == [f"uploaded {n} objects" for n in range(5, total, 5)] + [
+        f"uploaded {total} objects"
+    ]
