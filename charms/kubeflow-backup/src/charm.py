@@ -299,7 +299,9 @@ class KubeflowBackupCharm(ops.CharmBase):
             def with_store() -> None:
                 signer = self._signer(settings, key)
                 with _client(connection) as client:
-                    store = backup.Store(client, connection.bucket, connection.path, signer)
+                    store = backup.Store(
+                        client, connection.bucket, connection.path, signer, settings.transfers
+                    )
                     work(store, k8s.Cluster(self.k8s.engine), settings)
 
             message = _failure_message(with_store)

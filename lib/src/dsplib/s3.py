@@ -24,6 +24,7 @@ import hashlib
 import hmac
 import ipaddress
 import re
+import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -53,6 +54,8 @@ AUTH_REASONS = {
 DNS_FAILURES = ("Name or service not known", "name resolution", "nodename nor servname")
 # Bucket names usable as the first label of a host name, without dots (TLS wildcards).
 _DNS_BUCKET = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
+# Held while a client makes its connection pool, so threads sharing a client make one.
+_POOL_LOCK = threading.Lock()
 
 
 class S3Error(Exception):
@@ -186,7 +189,8 @@ class S3Client:
     `ca_pem` is the CA bundle an HTTPS endpoint must verify against (the system's trust store
     when empty); verification is never turned off. `proxies` are the model's proxy settings
     (those Juju gives the hook when None); HTTP_PROXY, SSL_CERT_FILE and the like from the
-    process environment are ignored. Use as a context manager, or call close().
+    process environment are ignored. Use as a context manager, or call close(). Threads may
+    share one client.
     """
 
     def __init__(
@@ -323,7 +327,7 @@ class S3Client:
         url, signed = self._sign("GET", bucket, key, (), {}, EMPTY_SHA256)
         with contextlib.ExitStack() as stack:
             try:
-                response = stack.enter_context(self._http().stream("GET", url, headers=signed))
+                response = stack.enter_context(self._pool().stream("GET", url, headers=signed))
             except httpx2.TransportError as err:
                 raise _transport_error(err, self.endpoint) from err
             if response.status_code >= 300:
@@ -354,7 +358,7 @@ class S3Client:
         url, signed = self._sign("PUT", bucket, key, (), headers, UNSIGNED_PAYLOAD)
         body = _exactly(chunks, size, f"'{bucket}/{key}'")
         try:
-            response = self._http().request("PUT", url, content=body, headers=signed)
+            response = self._pool().request("PUT", url, content=body, headers=signed)
         except httpx2.TransportError as err:
             raise _transport_error(err, self.endpoint) from err
         if response.status_code >= 300:
@@ -409,7 +413,7 @@ class S3Client:
             method, bucket, key, query, unsigned, hashlib.sha256(body).hexdigest()
         )
         try:
-            response = self._http().request(method, url, content=body, headers=signed)
+            response = self._pool().request(method, url, content=body, headers=signed)
         except httpx2.TransportError as err:
             raise _transport_error(err, self.endpoint, self.proxy) from err
         if response.status_code >= 300:
@@ -448,6 +452,17 @@ class S3Client:
         if self._virtual_host and _DNS_BUCKET.fullmatch(bucket):
             return f"{bucket}.{self._host}", f"/{key_path}"
         return self._host, f"/{uri_encode(bucket)}" + ("" if key is None else f"/{key_path}")
+
+    def _pool(self) -> httpx2.Client:
+        """The connection pool, made once even when threads share this client.
+
+        httpx2's Client "can be shared between threads" (httpx2/_client.py, Client's
+        docstring; its pool locks around connections): only its making needs a lock.
+        """
+        if self._client is None:
+            with _POOL_LOCK:
+                return self._http()
+        return self._client
 
     def _http(self) -> httpx2.Client:
         import httpx2

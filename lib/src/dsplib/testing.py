@@ -27,6 +27,76 @@ Key = tuple[str, str, "str | None", str]  # (apiVersion, kind, namespace, name)
 Reaction = Callable[["FakeKubernetes", dict[str, Any]], None]
 
 
+class ObjectTable(dict[Key, dict[str, Any]]):
+    """The fake's objects by key: a dict tests read and write directly, with an index.
+
+    Every change goes through the dict methods overridden here, which keep an index of keys by
+    (apiVersion, kind) and namespace, so a list call costs what it returns rather than the size
+    of the whole cluster (a backup of 10,000 objects lists each kind of each namespace once).
+    """
+
+    def __init__(self, *args: Any):
+        super().__init__()
+        self._index: dict[tuple[str, str], dict[str | None, set[Key]]] = {}
+        self.update(*args)
+
+    def keys_of(self, api_version: str, kind: str, namespace: str | None) -> list[Key]:
+        """Keys of one kind, in one namespace or (None) in all, sorted as the fake lists them."""
+        by_namespace = self._index.get((api_version, kind), {})
+        if namespace is None:
+            found = [key for keys in by_namespace.values() for key in keys]
+        else:
+            found = list(by_namespace.get(namespace, ()))
+        return sorted(found, key=str)
+
+    def _add(self, key: Key) -> None:
+        self._index.setdefault((key[0], key[1]), {}).setdefault(key[2], set()).add(key)
+
+    def _drop(self, key: Key) -> None:
+        by_namespace = self._index.get((key[0], key[1]), {})
+        by_namespace.get(key[2], set()).discard(key)
+
+    def __setitem__(self, key: Key, value: dict[str, Any]) -> None:
+        super().__setitem__(key, value)
+        self._add(key)
+
+    def __delitem__(self, key: Key) -> None:
+        super().__delitem__(key)
+        self._drop(key)
+
+    def pop(self, key: Key, *default: Any) -> Any:  # type: ignore[override]
+        """dict.pop, keeping the index."""
+        if key in self:
+            self._drop(key)
+        return super().pop(key, *default)
+
+    def popitem(self) -> tuple[Key, dict[str, Any]]:
+        """dict.popitem, keeping the index."""
+        key, value = super().popitem()
+        self._drop(key)
+        return key, value
+
+    def setdefault(self, key: Key, default: Any = None) -> Any:  # type: ignore[override]
+        """dict.setdefault, keeping the index."""
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def update(self, *args: Any) -> None:  # type: ignore[override]
+        """dict.update (from a mapping or pairs), keeping the index."""
+        for key, value in dict(*args).items():
+            self[key] = value
+
+    def clear(self) -> None:
+        """dict.clear, keeping the index."""
+        super().clear()
+        self._index.clear()
+
+    def __ior__(self, other: Any) -> ObjectTable:  # type: ignore[override]
+        self.update(other)
+        return self
+
+
 def api_error(code: int, message: str = "") -> ApiError:
     """An ApiError as lightkube raises it for an HTTP status `code`."""
     reason = {403: "Forbidden", 404: "NotFound", 409: "Conflict"}.get(code, "Error")
@@ -54,10 +124,16 @@ class _Failure:
 class FakeKubernetes:
     """An in-memory Kubernetes API with lightkube.Client's method signatures."""
 
-    objects: dict[Key, dict[str, Any]] = field(default_factory=dict)
+    objects: dict[Key, dict[str, Any]] = field(default_factory=ObjectTable)
     calls: list[tuple[str, str]] = field(default_factory=list)
     _failures: list[_Failure] = field(default_factory=list)
     _reactions: dict[str, list[Reaction]] = field(default_factory=dict)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """`objects` given or assigned as a plain dict becomes an indexed ObjectTable."""
+        if name == "objects" and not isinstance(value, ObjectTable):
+            value = ObjectTable(value)
+        super().__setattr__(name, value)
 
     # -- test controls -----------------------------------------------------------------------
 
@@ -186,11 +262,11 @@ class FakeKubernetes:
         self._record("list", (api_version, kind, namespace, "*"))
         wanted = dict(labels or {})
         items = []
-        for (v, k, ns, _), obj in sorted(self.objects.items(), key=lambda kv: str(kv[0])):
-            if (v, k) != (api_version, kind):
-                continue
-            if namespace not in (None, "*") and ns != namespace:
-                continue
+        where = None if namespace in (None, "*") else namespace
+        table = self.objects
+        assert isinstance(table, ObjectTable)  # __setattr__ makes it one
+        for key in table.keys_of(api_version, kind, where):
+            obj = table[key]
             have = obj.get("metadata", {}).get("labels") or {}
             if all(_label_matches(have, lk, lv) for lk, lv in wanted.items()):
                 items.append(res.from_dict(copy.deepcopy(obj)))
