@@ -16,7 +16,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent.parent
 FAKE = Path(__file__).resolve().parent / "fake_juju.py"
 # The charms bundle.yaml deploys from build/ (what `./dev tox -e pack` writes).
-OUR_CHARMS = ("dex", "seldon-core", "spark-operator", "intel-notebooks")
+OUR_CHARMS = ("dex", "kubeflow-seldon-core", "spark-operator", "intel-notebooks")
 
 
 class FakeJuju:

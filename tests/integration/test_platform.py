@@ -45,7 +45,7 @@ SeldonDeployment = create_namespaced_resource(
     "machinelearning.seldon.io", "v1", "SeldonDeployment", "seldondeployments"
 )
 PROFILE = "platform-it"
-OURS = ("dex", "seldon-core", "spark-operator", "intel-notebooks")
+OURS = ("dex", "kubeflow-seldon-core", "spark-operator", "intel-notebooks")
 # Charmed Kubeflow's charms expect their model to be called kubeflow (bundle.yaml).
 MODEL = "kubeflow"
 
@@ -174,7 +174,7 @@ def test_spark_application_completes(profile: str, kube: Client, tmp_path):
 def test_seldon_deployment_answers_a_prediction(
     profile: str, kube: Client, platform: jubilant.Juju
 ):
-    sdep = yaml.safe_load((ROOT / "charms/seldon-core/examples/sklearn-iris.yaml").read_text())
+    sdep = yaml.safe_load((ROOT / "charms/kubeflow-seldon-core/examples/sklearn-iris.yaml").read_text())
     sdep["metadata"]["namespace"] = profile
     kube.apply(SeldonDeployment(sdep), field_manager="it")
 
