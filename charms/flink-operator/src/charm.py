@@ -118,8 +118,7 @@ class FlinkOperatorCharm(ops.CharmBase):
             self.problems.add(ops.WaitingStatus("waiting for Pebble in the workload container"))
             return
         config = flink.operator_config(settings, self.names, namespaces)
-        if push_if_changed(container, flink.CONFIG_FILE, config, mode=0o644):
-            logger.info("operator configuration written (%d watched namespaces)", len(namespaces))
+        reread = push_if_changed(container, flink.CONFIG_FILE, config, mode=0o644)
         push_if_changed(container, flink.LOG4J_FILE, flink.log4j_config(settings), mode=0o644)
         password = flink.keystore_password(certificate.key)
         self._push_keystore(container, certificate, password)
@@ -127,6 +126,9 @@ class FlinkOperatorCharm(ops.CharmBase):
         layer = flink.pebble_layer(self.names, pod, password)
         if ensure_layer(container, "flink-operator", layer):  # type: ignore[arg-type]
             logger.info("operator and webhook (re)started with new settings")
+        elif reread:
+            # Read again by the running operator (dynamic config): no restart.
+            logger.info("operator configuration updated: %d watched namespaces", len(namespaces))
 
     def _push_keystore(
         self, container: ops.Container, certificate: WebhookCertificate, password: str

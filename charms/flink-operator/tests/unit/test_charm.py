@@ -241,7 +241,7 @@ def test_repeated_events_write_nothing_and_keep_plan_files_and_keystore(ctx, kub
     assert out.get_container("flink-operator").plan.to_dict() == plan
     assert (files(ctx, out) / flink.KEYSTORE.lstrip("/")).read_bytes() == keystore
     assert {r.id: dict(r.local_app_data) for r in out.relations} == bags
-    assert not [r for r in ctx.juju_log[written:] if "written" in r.message]
+    assert not [r for r in ctx.juju_log[written:] if "configuration updated" in r.message]
     assert out.unit_status == testing.ActiveStatus()
 
 
