@@ -388,8 +388,10 @@ def job_role() -> dict[str, Any]:
 
 
 def job_role_binding() -> dict[str, Any]:
-    """Binds the job Role to the `flink` account of the same namespace (no subject namespace:
-    the same manifest is copied into every profile)."""
+    """Binds the job Role to the `flink` account of the same namespace.
+
+    The subject has no namespace: the same manifest is copied into every profile.
+    """
     return {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "RoleBinding",
@@ -435,7 +437,12 @@ def s3_secret(names: Names, s3: S3Connection) -> dict[str, Any]:
     }
 
 
-S3_ENV_KEYS = ("S3_ENDPOINT", "S3_PATH_STYLE_ACCESS", "FLINK_CHECKPOINTS_DIR", "FLINK_SAVEPOINTS_DIR")
+S3_ENV_KEYS = (
+    "S3_ENDPOINT",
+    "S3_PATH_STYLE_ACCESS",
+    "FLINK_CHECKPOINTS_DIR",
+    "FLINK_SAVEPOINTS_DIR",
+)
 
 
 def pod_default(names: Names, settings: Settings, *, with_s3: bool) -> dict[str, Any]:

@@ -112,7 +112,9 @@ def running(operator=ops.pebble.CheckStatus.UP, webhook=ops.pebble.CheckStatus.U
         layers={"flink-operator": ops.pebble.Layer(layer)},  # type: ignore[arg-type]
         service_statuses=dict.fromkeys(flink.SERVICES, ops.pebble.ServiceStatus.ACTIVE),
         check_infos={
-            testing.CheckInfo("operator-ready", status=operator, level=ops.pebble.CheckLevel.READY),
+            testing.CheckInfo(
+                "operator-ready", status=operator, level=ops.pebble.CheckLevel.READY
+            ),
             testing.CheckInfo("webhook-ready", status=webhook, level=ops.pebble.CheckLevel.READY),
         },
     )
@@ -150,9 +152,9 @@ def test_webhook_configurations_trust_the_ca_of_the_certificate_in_the_keystore(
     env = workload.plan.services["webhook"].environment
     data = (files(ctx, out) / flink.KEYSTORE.lstrip("/")).read_bytes()
     assert env["WEBHOOK_KEYSTORE_FILE"] == flink.KEYSTORE
-    assert flink.keystore_holds(data, secret.tracked_content["tls-cert"], env[
-        "WEBHOOK_KEYSTORE_PASSWORD"
-    ])
+    assert flink.keystore_holds(
+        data, secret.tracked_content["tls-cert"], env["WEBHOOK_KEYSTORE_PASSWORD"]
+    )
     assert not flink.keystore_holds(data, secret.tracked_content["tls-cert"], "password1234")
 
 
@@ -277,14 +279,14 @@ def test_non_leader_serves_the_certificate_the_leader_made(ctx, kube):
     leader = ctx.run(ctx.on.pebble_ready(container()), state())
     secret = next(s for s in leader.secrets if s.label == "webhook-certificate")
     kube.reset_calls()
-    out = ctx.run(
-        ctx.on.pebble_ready(container()), state(leader=False, secrets=[secret])
-    )
+    out = ctx.run(ctx.on.pebble_ready(container()), state(leader=False, secrets=[secret]))
     assert kube.writes == []
     data = (files(ctx, out) / flink.KEYSTORE.lstrip("/")).read_bytes()
-    password = out.get_container("flink-operator").plan.services["webhook"].environment[
-        "WEBHOOK_KEYSTORE_PASSWORD"
-    ]
+    password = (
+        out.get_container("flink-operator")
+        .plan.services["webhook"]
+        .environment["WEBHOOK_KEYSTORE_PASSWORD"]
+    )
     assert flink.keystore_holds(data, secret.tracked_content["tls-cert"], password)
     assert out.unit_status == testing.ActiveStatus()
 
@@ -548,4 +550,3 @@ def test_status_stays_true_on_hooks_that_do_not_reconcile(ctx, kube):
     out = ctx.run(ctx.on.config_changed(), state(config={"log-level": "loud"}))
     out = ctx.run(ctx.on.start(), out)
     assert isinstance(out.unit_status, testing.BlockedStatus)
-

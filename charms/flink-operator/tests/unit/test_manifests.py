@@ -98,7 +98,9 @@ def test_poddefault_uses_only_fields_of_the_poddefault_crd():
     schema = poddefault_crd()["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
     allowed = set(schema["properties"]["spec"]["properties"])
     for with_s3 in (True, False):
-        pod_default = next(o for o in profile_objects(with_s3=with_s3) if o["kind"] == "PodDefault")
+        pod_default = next(
+            o for o in profile_objects(with_s3=with_s3) if o["kind"] == "PodDefault"
+        )
         assert set(pod_default["spec"]) <= allowed
 
 

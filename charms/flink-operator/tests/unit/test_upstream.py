@@ -40,7 +40,10 @@ UPSTREAM: dict[str, tuple[object, str]] = {
         f"and flink-webhook); {FKO} docker-entrypoint.sh (operator|webhook main classes)",
     ),
     "uid": (9999, f"{CHART}/values.yaml podSecurityContext runAsUser/runAsGroup 9999"),
-    "conf dir": ("/opt/flink/conf", f"{CHART}/templates/controller/deployment.yaml FLINK_CONF_DIR"),
+    "conf dir": (
+        "/opt/flink/conf",
+        f"{CHART}/templates/controller/deployment.yaml FLINK_CONF_DIR",
+    ),
     "log config": (
         "-Dlog4j.configurationFile=/opt/flink/conf/log4j-operator.properties",
         f"{CHART}/templates/controller/deployment.yaml LOG_CONFIG",
@@ -60,7 +63,8 @@ UPSTREAM: dict[str, tuple[object, str]] = {
     ),
     "webhook password env": (
         "WEBHOOK_KEYSTORE_PASSWORD",
-        f"{CHART}/templates/controller/deployment.yaml (from Secret flink-operator-webhook-secret)",
+        f"{CHART}/templates/controller/deployment.yaml "
+        "(from the Secret flink-operator-webhook-secret)",
     ),
     "webhook service": (
         (443, 9443, "/mutate", "/validate"),
@@ -203,7 +207,7 @@ def test_both_processes_run_as_the_chart_runs_them():
     webhook = layer["services"]["webhook"]["environment"]
     assert fact("webhook env").items() <= webhook.items()
     assert webhook[fact("webhook password env")] == "pw"
-    assert flink.CONFIG_FILE == f"{fact('conf dir')}/{fact('config file')}"
+    assert f"{fact('conf dir')}/{fact('config file')}" == flink.CONFIG_FILE
     port, path = fact("health probe")
     assert layer["checks"]["operator-ready"]["http"]["url"] == f"http://localhost:{port}{path}"
 
@@ -249,7 +253,7 @@ def test_the_webhook_service_and_paths():
     objects = {o["kind"]: o for o in cluster_objects()}
     assert objects["Service"]["spec"]["ports"][0]["port"] == port
     assert objects["Service"]["spec"]["ports"][0]["targetPort"] == target
-    assert flink.WEBHOOK_PORT == target
+    assert target == flink.WEBHOOK_PORT
     hooks = objects["MutatingWebhookConfiguration"]["webhooks"]
     assert [h["clientConfig"]["service"]["path"] for h in hooks] == [mutate]
     hooks = objects["ValidatingWebhookConfiguration"]["webhooks"]
@@ -325,24 +329,23 @@ def test_the_keystore_holds_the_certificate_under_its_password_only():
     assert not flink.keystore_holds(b"not a keystore", cert.cert, password)
 
 
-@pytest.mark.skipif(shutil.which("keytool") is None, reason="no keytool (Java 17: apt openjdk-17-jre-headless)")
+KEYTOOL = shutil.which("keytool")
+
+
+def keytool_list(path: Path, password: str) -> subprocess.CompletedProcess[str]:
+    """`keytool -list` of a PKCS#12 store, as Java 17 (the webhook's runtime) reads it."""
+    assert KEYTOOL
+    args = ["-list", "-keystore", str(path), "-storetype", "PKCS12", "-storepass", password]
+    return subprocess.run([KEYTOOL, *args], capture_output=True, text=True, check=False)  # noqa: S603
+
+
+@pytest.mark.skipif(KEYTOOL is None, reason="no keytool: apt install openjdk-17-jre-headless")
 def test_java_keytool_opens_the_keystore_as_pkcs12(tmp_path):
     cert = certificate()
     password = flink.keystore_password(cert.key)
     path = tmp_path / "keystore.p12"
     path.write_bytes(flink.keystore(cert.cert, cert.key, cert.ca, password))
-    listing = subprocess.run(  # noqa: S603
-        ["keytool", "-list", "-keystore", str(path), "-storetype", "PKCS12", "-storepass", password],  # noqa: S607
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    listing = keytool_list(path, password)
     assert listing.returncode == 0, listing.stdout + listing.stderr
     assert "PrivateKeyEntry" in listing.stdout
-    wrong = subprocess.run(  # noqa: S603
-        ["keytool", "-list", "-keystore", str(path), "-storetype", "PKCS12", "-storepass", "nope"],  # noqa: S607
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert wrong.returncode != 0
+    assert keytool_list(path, "password1234").returncode != 0

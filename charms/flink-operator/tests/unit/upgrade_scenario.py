@@ -38,7 +38,9 @@ def deterministic(monkeypatch: pytest.MonkeyPatch) -> None:
     """No random webhook keys in fixtures (the keystore made of them lives in the container)."""
     monkeypatch.setattr(certificates, "generate", upgrade_states.fixed_certificate)
     monkeypatch.setattr(flink, "keystore", lambda cert, key, ca, password: cert.encode())
-    monkeypatch.setattr(flink, "keystore_holds", lambda data, cert, password: data == cert.encode())
+    monkeypatch.setattr(
+        flink, "keystore_holds", lambda data, cert, password: data == cert.encode()
+    )
 
 
 def scenario() -> upgrade_states.Scenario:
