@@ -550,3 +550,31 @@ def test_status_stays_true_on_hooks_that_do_not_reconcile(ctx, kube):
     out = ctx.run(ctx.on.config_changed(), state(config={"log-level": "loud"}))
     out = ctx.run(ctx.on.start(), out)
     assert isinstance(out.unit_status, testing.BlockedStatus)
+
+
+def test_removing_the_secrets_relation_removes_its_juju_secret(ctx, kube):
+    relations = dispatch_relations()
+    s3 = s3_relation()
+    out = ctx.run(ctx.on.relation_changed(s3), state(relations=[*relations, s3]))
+    label = f"manifest.secrets.{relations[4].id}"
+    assert any(s.label == label for s in out.secrets)
+    out = ctx.run(ctx.on.relation_broken(out.get_relation(relations[4].id)), out)
+    assert out.unit_status == testing.BlockedStatus(
+        "integrate secrets with resource-dispatcher for S3 access in profiles"
+    )
+
+
+def test_leader_elected_takes_over_the_cluster_objects(ctx, kube):
+    ctx.run(ctx.on.leader_elected(), state())
+    assert kube.find("CustomResourceDefinition", CRD)
+
+
+def test_a_namespace_change_is_logged_once_as_a_live_update(ctx, kube, tmp_path):
+    workload = persistent(tmp_path)
+    out = ctx.run(ctx.on.pebble_ready(workload), state(containers=[workload]))
+    kube.add(namespace("dave"))
+    seen = len(ctx.juju_log)
+    out = ctx.run(ctx.on.update_status(), out)
+    messages = [r.message for r in ctx.juju_log[seen:] if r.level == "INFO"]
+    assert "operator configuration updated: 1 watched namespaces" in messages
+    assert not [m for m in messages if "restarted" in m]
