@@ -50,7 +50,8 @@ UPSTREAM: dict[str, tuple[object, str]] = {
     ),
     "config file": (
         "config.yaml",
-        f"{CHART}/conf/config.yaml (Flink 2 reads config.yaml only; flink-conf.yaml is legacy)",
+        f"{CHART}/conf/config.yaml; {FLINK} docs/content/docs/deployment/config.md (since "
+        "1.19 config.yaml wins over the legacy flink-conf.yaml, which Flink 2 no longer reads)",
     ),
     "webhook env": (
         {
