@@ -41,6 +41,10 @@ EXPECTED = {
         "blocked",
         "integrate secrets and pod-defaults with resource-dispatcher for S3 access in profiles",
     ),
+    ("flink-operator", "s3-credentials"): (
+        "blocked",
+        "integrate secrets and pod-defaults with resource-dispatcher for S3 access in profiles",
+    ),
 }
 
 
