@@ -106,6 +106,7 @@ class Credentials:
     topic: str
     consumer_group_prefix: str
     tls_ca: str
+    dns_search: str = ""
 
     @property
     def security_protocol(self) -> str:
@@ -176,7 +177,8 @@ def credentials(
         if not _PEM.match(tls_ca + "\n"):
             raise InvalidKafkaData("Kafka sent a tls-ca that is not a PEM certificate")
         tls_ca += "\n"
-    return Credentials(servers, username, password, topic, prefix, tls_ca)
+    search = f"{settings.kafka_namespace}.svc.{settings.cluster_domain}"
+    return Credentials(servers, username, password, topic, prefix, tls_ca, search)
 
 
 # -- what every profile namespace receives -------------------------------------------------
@@ -201,6 +203,9 @@ def secret(app: str, creds: Credentials) -> dict[str, Any]:
         "KAFKA_SECURITY_PROTOCOL": creds.security_protocol,
         "KAFKA_SASL_MECHANISM": SASL_MECHANISM,
         "KAFKA_SASL_JAAS_CONFIG": creds.jaas_config,
+        # Kafka advertises the short names after bootstrap too: pods that can set dnsConfig
+        # (Flink and Spark pod templates) add this search domain so that those resolve.
+        "KAFKA_DNS_SEARCH": creds.dns_search,
     }
     if creds.tls_ca:
         values[CA_FILE] = creds.tls_ca
@@ -223,6 +228,7 @@ ENV_KEYS = (
     "KAFKA_SECURITY_PROTOCOL",
     "KAFKA_SASL_MECHANISM",
     "KAFKA_SASL_JAAS_CONFIG",
+    "KAFKA_DNS_SEARCH",
 )
 
 

@@ -17,6 +17,7 @@ def credentials(*, tls: bool) -> kafka.Credentials:
         topic="profiles",
         consumer_group_prefix="relation-7-",
         tls_ca=CA if tls else "",
+        dns_search="kubeflow.svc.cluster.local",
     )
 
 

@@ -45,6 +45,7 @@ def test_short_names_from_kafka_reach_profiles_fully_qualified(ctx: testing.Cont
     )
     assert values["KAFKA_USERNAME"] == "relation-7"
     assert values["KAFKA_SECURITY_PROTOCOL"] == "SASL_PLAINTEXT"
+    assert values["KAFKA_DNS_SEARCH"] == "kubeflow.svc.cluster.local"
     (pod_default,) = sent(out, 3)
     assert pod_default["metadata"]["name"] == "access-kafka"
 
