@@ -26,7 +26,7 @@ def sales(n_products: int = 5, n_weeks: int = 30, seed: int = 7) -> pd.DataFrame
     from price_optimization.data import generate_sales
 
     frame = generate_sales(n_products, n_weeks, seed)
-    return frame.rename(columns={"date": "ts"})[list(COLUMNS)]
+    return pd.DataFrame(frame.rename(columns={"date": "ts"})[list(COLUMNS)])
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> Path:
@@ -45,14 +45,14 @@ def write_csv(frame: pd.DataFrame, path: Path) -> Path:
 
 def json_records(frame: pd.DataFrame) -> Iterator[tuple[str, str]]:
     """(key, value) messages as a producer writes them to the Kafka topic (key: product)."""
-    for row in frame.itertuples(index=False):
+    for row in frame.to_dict("records"):
         value = {
-            "product": row.product,
-            "ts": row.ts.strftime("%Y-%m-%d %H:%M:%S"),
-            "price": float(row.price),
-            "units": int(row.units),
+            "product": str(row["product"]),
+            "ts": str(pd.Timestamp(row["ts"])),
+            "price": float(row["price"]),
+            "units": int(row["units"]),
         }
-        yield str(row.product), json.dumps(value)
+        yield value["product"], json.dumps(value)
 
 
 if __name__ == "__main__":

@@ -96,6 +96,7 @@ def csv_sink_ddl(path: str) -> str:
 
 def weekly_demand_query(source: str = SOURCE_TABLE) -> str:
     """Units and revenue per product over each 28-day window, every 7 days."""
+    # `source` is a table name of this module, not input: no injection here
     return f"""
         SELECT product, window_start, window_end,
                COUNT(*) AS `weeks`,
@@ -104,7 +105,7 @@ def weekly_demand_query(source: str = SOURCE_TABLE) -> str:
         FROM TABLE(HOP(TABLE {source}, DESCRIPTOR(ts),
                        INTERVAL '{SLIDE_DAYS}' DAY, INTERVAL '{WINDOW_DAYS}' DAY))
         GROUP BY product, window_start, window_end
-    """
+    """  # noqa: S608
 
 
 def table_environment(
@@ -140,7 +141,8 @@ def file_uri(path: str) -> str:
 
 
 def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    """The command line; the FlinkDeployment's job args go through it too."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--source", choices=("file", "kafka"), default="file")
     parser.add_argument("--input", help="CSV file or directory (source file)")
     parser.add_argument("--bounded", action="store_true", help="Kafka: stop at today's end")
@@ -154,6 +156,7 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    """Build the job from the arguments and run it until the source ends (or forever)."""
     args = parse(argv)
     checkpoints = file_uri(args.checkpoint_dir) if args.checkpoint_dir else None
     t_env = table_environment(checkpoints, parallelism=args.parallelism)

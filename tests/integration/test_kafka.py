@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import time
 import uuid
+from typing import cast
 
 import jubilant
 import pytest
@@ -152,7 +153,7 @@ def test_a_pod_in_the_profile_writes_and_reads_the_topic(profile: str, kube: Cli
             },
         },
     }
-    kube.apply(Job.from_dict(job), field_manager="it")
+    kube.apply(cast("Job", Job.from_dict(job)), field_manager="it")
     done = wait_for(lambda: _finished(kube, name, profile), f"Job {name} to finish", 10 * 60)
     if done != "Complete":
         logs = [

@@ -52,7 +52,9 @@ class KafkaProfilesCharm(ops.CharmBase):
         relation = self.model.get_relation(KAFKA)
         if relation is None or relation is _departing(event):
             self.problems.add(
-                ops.BlockedStatus(f"integrate with Kafka: juju integrate {self.app.name} kafka-k8s")
+                ops.BlockedStatus(
+                    f"integrate with Kafka: juju integrate {self.app.name} kafka-k8s"
+                )
             )
             self._send([])
             return

@@ -135,8 +135,10 @@ def test_image_flink_version_plugin_and_python_driver_agree():
     env = {e["name"]: e for e in main_container()["env"]}
     # docker-entrypoint.sh of the official image links /opt/flink/opt/<jar> into plugins/
     assert env["ENABLE_BUILT_IN_PLUGINS"]["value"] == f"flink-s3-fs-hadoop-{version}.jar"
-    assert re.search(rf"flink-sql-connector-kafka-\$\{{KAFKA_CONNECTOR\}}\.jar", DOCKERFILE)
-    assert re.search(r"KAFKA_CONNECTOR=\d+\.\d+\.\d+-" + re.escape(version.rsplit(".", 1)[0]), DOCKERFILE)
+    assert re.search(r"flink-sql-connector-kafka-\$\{KAFKA_CONNECTOR\}\.jar", DOCKERFILE)
+    assert re.search(
+        r"KAFKA_CONNECTOR=\d+\.\d+\.\d+-" + re.escape(version.rsplit(".", 1)[0]), DOCKERFILE
+    )
 
 
 def test_the_job_script_is_where_the_image_puts_it_and_its_arguments_parse():

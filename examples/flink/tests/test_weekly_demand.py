@@ -24,7 +24,7 @@ KAFKA_ENV = {
     "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
     "KAFKA_SASL_JAAS_CONFIG": (
         "org.apache.kafka.common.security.scram.ScramLoginModule required "
-        "username=\"relation-7\" password=\"it's;a=pass\";"
+        'username="relation-7" password="it\'s;a=pass";'
     ),
 }
 
@@ -56,7 +56,10 @@ def test_every_sale_counts_in_four_windows_and_no_row_is_lost(run, events):
     assert len(result) == N_PRODUCTS * (N_WEEKS + 3), "one window per week, plus 3 at the end"
     per_product = result.groupby("product")
     assert (per_product["weeks"].sum() == 4 * N_WEEKS).all()
-    assert per_product["units"].sum().to_dict() == (4 * events.groupby("product")["units"].sum()).to_dict()
+    assert (
+        per_product["units"].sum().to_dict()
+        == (4 * events.groupby("product")["units"].sum()).to_dict()
+    )
     assert ((result["window_end"] - result["window_start"]) == pd.Timedelta(days=28)).all()
 
 
@@ -139,3 +142,14 @@ def test_the_kafka_source_parses_and_stops_only_at_the_missing_connector(java):
 
 def test_a_quote_cannot_end_a_literal():
     assert weekly_demand.literal("a'b") == "'a''b'"
+
+
+def test_topic_messages_carry_the_source_columns_in_sql_timestamp_form(events):
+    """What a producer writes is what the Kafka table (format json, SQL timestamps) reads."""
+    import json
+
+    key, value = next(sales_events.json_records(events))
+    record = json.loads(value)
+    assert set(record) == set(sales_events.COLUMNS)
+    assert key == record["product"]
+    assert str(pd.Timestamp(record["ts"])) == record["ts"]

@@ -39,7 +39,7 @@ def kafka_databag(**overrides: str) -> dict[str, str]:
     return {k: v for k, v in bag.items() if v is not None}
 
 
-def user_secret(username: str = "relation-7", password: str = "Dy0k2UTfyNt2B13c") -> Any:
+def user_secret(username: str = "relation-7", password: str = "Dy0k2UTfyNt2B13c") -> Any:  # noqa: S107 - a test value
     return testing.Secret(
         {"username": username, "password": password}, id=USER_SECRET_ID, owner=None
     )

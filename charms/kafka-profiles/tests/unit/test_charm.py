@@ -175,8 +175,9 @@ def test_a_rotated_password_reaches_profiles(ctx: testing.Context):
 
 def test_a_follower_writes_no_relation_data(ctx: testing.Context):
     state = full_state()
-    out = ctx.run(ctx.on.config_changed(), testing.State(
-        leader=False, model=MODEL, relations=state.relations, secrets=state.secrets
-    ))
+    out = ctx.run(
+        ctx.on.config_changed(),
+        testing.State(leader=False, model=MODEL, relations=state.relations, secrets=state.secrets),
+    )
     assert dict(out.get_relation(1).local_app_data) == {}
     assert dict(out.get_relation(2).local_app_data) == {}

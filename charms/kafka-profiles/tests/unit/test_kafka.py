@@ -13,7 +13,11 @@ from dsplib import validation
 from dsplib.testing import validate_manifests
 from render import CA, rendered_manifests
 
-CRDS = [yaml.safe_load((Path(__file__).parents[4] / "tests/crds/poddefaults.kubeflow.org.yaml").read_text())]
+CRDS = [
+    yaml.safe_load(
+        (Path(__file__).parents[4] / "tests/crds/poddefaults.kubeflow.org.yaml").read_text()
+    )
+]
 DEFAULTS = {
     "topic": "profiles",
     "extra-user-roles": "consumer,producer",
