@@ -47,8 +47,7 @@ EXPECTED = {
     ),
     ("kafka-profiles", "kafka"): (
         "blocked",
-        "integrate secrets and pod-defaults with resource-dispatcher "
-        "for Kafka access in profiles",
+        "integrate secrets and pod-defaults with resource-dispatcher for Kafka access in profiles",
     ),
     ("spark-operator", "s3-credentials"): (
         "blocked",
