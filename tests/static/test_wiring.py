@@ -37,6 +37,18 @@ EXPECTED = {
         "blocked",
         "integrate secrets with resource-dispatcher to deliver S3 credentials",
     ),
+    ("kafka-profiles", "secrets"): (
+        "blocked",
+        "integrate with Kafka: juju integrate kafka-profiles kafka-k8s",
+    ),
+    ("kafka-profiles", "pod-defaults"): (
+        "blocked",
+        "integrate with Kafka: juju integrate kafka-profiles kafka-k8s",
+    ),
+    ("kafka-profiles", "kafka"): (
+        "blocked",
+        "integrate secrets and pod-defaults with resource-dispatcher for Kafka access in profiles",
+    ),
     ("spark-operator", "s3-credentials"): (
         "blocked",
         "integrate secrets and pod-defaults with resource-dispatcher for S3 access in profiles",
