@@ -21,9 +21,13 @@ def credentials(*, tls: bool) -> kafka.Credentials:
     )
 
 
+# resource-dispatcher copies the objects into each profile namespace; here they sit in one.
+PROFILE = "alice"
+
+
 def rendered_manifests() -> list[dict[str, Any]]:
-    """Secret and PodDefault, without and with TLS."""
-    return [
+    """Secret and PodDefault, without and with TLS, as a profile namespace receives them."""
+    objects = [
         obj
         for tls in (False, True)
         for obj in (
@@ -31,3 +35,6 @@ def rendered_manifests() -> list[dict[str, Any]]:
             kafka.pod_default("kafka-profiles", with_tls=tls),
         )
     ]
+    for obj in objects:
+        obj["metadata"]["namespace"] = PROFILE
+    return objects
