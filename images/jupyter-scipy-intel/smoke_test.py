@@ -63,6 +63,44 @@ def test_list_patches_only_the_named_estimators_and_reports_unknown_names():
     assert "sklearn.svm.Nonsense" in result.stderr
 
 
+def test_importing_xgboost_leaves_the_extension_unloaded_until_an_estimator_module():
+    # XGBoost imports scikit-learn's base classes: loading oneDAL there only slowed its import.
+    result = probe.python(
+        """
+        import json, sys, xgboost
+        before = "sklearnex" in sys.modules
+        from sklearn.svm import SVC
+        import sklearnex
+        names = sklearnex.get_patch_names()
+        print(json.dumps({"before": before, "svc": SVC.__module__, "names": names}))
+        """,
+        env={sklearn_patch.ENV: None},
+    )
+    facts = json.loads(result.stdout.splitlines()[-1])
+    assert facts["before"] is False
+    assert facts["svc"] == "sklearnex.svm._classes"
+    # Every estimator sklearnex can patch lives in a module whose import applies the patch.
+    estimators = [n for n in facts["names"] if n.rsplit(".", 1)[1][:1].isupper()]
+    untriggered = [
+        n for n in estimators if not n.startswith(tuple(f"{m}." for m in sklearn_patch.TRIGGERS))
+    ]
+    assert untriggered == [], untriggered
+
+
+def test_importing_sklearnex_first_still_patches_without_a_warning():
+    # Intel's documented start (`from sklearnex import patch_sklearn`) imports sklearnex first.
+    result = probe.python(
+        """
+        import sklearnex
+        from sklearn.cluster import KMeans
+        print(KMeans.__module__)
+        """,
+        env={sklearn_patch.ENV: None},
+    )
+    assert result.stdout.splitlines()[-1].startswith("sklearnex."), result.stdout
+    assert "intel_notebook" not in result.stderr, result.stderr
+
+
 def test_onedal_computes_the_patched_estimators():
     result = probe.python(
         """
