@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import math
 import os
 import platform
 import subprocess
@@ -233,9 +234,37 @@ def report(
     if "tensorflow" in suites:
         lines += ["", "TensorFlow CNN: stock = oneDNN off, float32", "", header, rule]
         lines += tensorflow_rows(results)
+    speedups = default_speedups(results, suites)
+    if speedups:
+        lines += [
+            "",
+            f"Geometric mean of the speedups with the images' defaults ({len(speedups)} rows: "
+            f"no [patched anyway], no bf16): {geometric_mean(speedups):.2f}x",
+        ]
     notes = sorted({note for result in results.values() for note in result["notes"]})
     lines += ["", *[f"- {note}" for note in notes]]
     return "\n".join(lines)
+
+
+def default_speedups(results: dict[str, dict], suites: list[str]) -> list[float]:
+    """Stock time over optimized time for every row a notebook gets without setting anything."""
+    pairs = []
+    if "sklearn" in suites:
+        stock = by_name(results["stock"])
+        pairs += [
+            (stock[e.get("baseline", e["name"])], e)
+            for e in results["intel"]["entries"]
+            if "[patched anyway]" not in e["name"]
+        ]
+    if "tensorflow" in suites:
+        baseline = by_name(results["oneDNN off, fp32"])
+        pairs += [(baseline[e["name"]], e) for e in results["oneDNN on, fp32"]["entries"]]
+    return [stock["seconds"] / optimized["seconds"] for stock, optimized in pairs]
+
+
+def geometric_mean(values: list[float]) -> float:
+    """The n-th root of the product: the mean of ratios."""
+    return math.exp(sum(math.log(v) for v in values) / len(values))
 
 
 def machine_lines(load_before, load_after) -> list[str]:
