@@ -168,6 +168,9 @@ def render(template_dir: Path, context: Mapping[str, Any]) -> list[dict[str, Any
         autoescape=False,  # noqa: S701 - YAML, not HTML
     )
     env.filters["to_json"] = _to_json
+    # Jinja's global `namespace` (a class) would stand in for a missing `namespace` variable,
+    # which every template of ours uses for the model name.
+    env.globals.pop("namespace", None)
     objects: list[dict[str, Any]] = []
     for path in sorted(template_dir.glob("*.yaml.j2")):
         text = env.get_template(path.name).render(**context)
