@@ -2,7 +2,6 @@ from pathlib import Path
 
 import jinja2
 import pytest
-from lightkube.core.exceptions import ApiError
 from lightkube.core.exceptions import httpx as lk_httpx  # pyright: ignore[reportPrivateImportUsage]
 
 from dsplib import kubernetes as k8s
@@ -187,9 +186,18 @@ def test_timeouts_are_transient(kube: FakeKubernetes):
         engine(kube).apply(rendered(), None)
 
 
-def test_invalid_object_is_a_bug_and_propagates(kube: FakeKubernetes):
-    kube.fail(422, verb="apply")
-    with pytest.raises(ApiError):
+@pytest.mark.parametrize("code", [400, 422])
+def test_an_invalid_object_is_rejected_not_a_hook_error(kube: FakeKubernetes, code: int):
+    """A config value can make an object the API refuses: the charm must say so, not crash."""
+    kube.fail(code, verb="apply")
+    with pytest.raises(k8s.RejectedError, match=f"Kubernetes API {code}"):
+        engine(kube).apply(rendered(), None)
+
+
+@pytest.mark.parametrize("code", [401, 410, 502])
+def test_other_answers_of_the_way_to_the_api_are_transient(kube: FakeKubernetes, code: int):
+    kube.fail(code, verb="apply")
+    with pytest.raises(k8s.TransientError, match=str(code)):
         engine(kube).apply(rendered(), None)
 
 

@@ -506,9 +506,11 @@ class KubernetesObjects:
             message = err.status.message or err.status.reason or str(code)
             if code == 404:
                 raise NotFoundError(f"Kubernetes API 404: {message}") from err
-            if code in _TRANSIENT_STATUS:
-                raise TransientError(f"Kubernetes API {code}: {message}") from err
-            raise
+            if code in (400, 422):
+                raise RejectedError(f"Kubernetes API {code}: {message}") from err
+            # 409, 429, 5xx, and whatever else the way to the API answers (401 of an expired
+            # token, 410): a later hook may succeed, a hook error would block the model.
+            raise TransientError(f"Kubernetes API {code}: {message}") from err
         except lk_httpx.TransportError as err:
             raise TransientError(f"Kubernetes API unreachable: {type(err).__name__}") from err
 

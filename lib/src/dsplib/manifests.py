@@ -18,6 +18,7 @@ from dsplib.kubernetes import (
     Inventory,
     KubernetesError,
     KubernetesObjects,
+    RejectedError,
     TrustError,
     iter_kinds,
 )
@@ -98,14 +99,27 @@ class KubernetesManifests(ops.Object):
             return None
         if self._stored.error_kind == "trust":
             return ops.BlockedStatus(self._stored.error)
+        if self._stored.error_kind == "rejected":
+            return ops.BlockedStatus(
+                f"{self._stored.error}; check the config (juju config {self.app}) "
+                "and what the relations send"
+            )
         if self._stored.error:
             return ops.WaitingStatus(f"{self._stored.error}; retrying")
         return None
 
     def _record(self, err: KubernetesError) -> None:
         self._stored.error = str(err)
-        self._stored.error_kind = "trust" if isinstance(err, TrustError) else "transient"
+        self._stored.error_kind = (
+            "trust"
+            if isinstance(err, TrustError)
+            else "rejected"
+            if isinstance(err, RejectedError)
+            else "transient"
+        )
         if isinstance(err, TrustError):
             logger.error("Kubernetes API refused access (%s): %s", err.detail, err)
+        elif isinstance(err, RejectedError):
+            logger.error("Kubernetes API rejected an object: %s", err)
         else:
             logger.warning("Kubernetes API not available, will retry: %s", err)
