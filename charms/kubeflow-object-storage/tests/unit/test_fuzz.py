@@ -1,0 +1,20 @@
+"""Hooks never crash, whatever the config, relation data and API faults (dsplib.fuzz)."""
+
+from pathlib import Path
+
+from hypothesis import strategies as st
+
+from charm import KubeflowObjectStorageCharm
+from dsplib import fuzz
+
+SPEC = fuzz.CharmSpec(
+    KubeflowObjectStorageCharm,
+    app="kubeflow-object-storage",
+    charm_dir=Path(__file__).parents[2],
+    relations={"s3-credentials": fuzz.S3, "object-storage": fuzz.sdi()},
+    config={"bucket": st.sampled_from(["mlpipeline", "kfp-artifacts", "a.b-c"])},
+)
+
+
+def test_hooks_hold_their_properties():
+    fuzz.check_hooks(SPEC)
