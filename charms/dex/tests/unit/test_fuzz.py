@@ -3,7 +3,9 @@
 import json
 from pathlib import Path
 
+import pytest
 from hypothesis import strategies as st
+from ops import testing
 
 from charm import DexCharm
 from dsplib import certificates, fuzz
@@ -70,3 +72,60 @@ SPEC = fuzz.CharmSpec(
 def test_hooks_hold_their_properties():
     fuzz.check_hooks(SPEC)
 
+
+# -- failing examples the fuzzing found, kept as regression tests ---------------------------
+
+BIND = fuzz.Sensitive("ZbindPasswordNeverShown1")
+
+
+def ldap_relation(**changes: str) -> tuple[testing.Relation, testing.Secret]:
+    secret = testing.Secret(tracked_content={"password": BIND.value})
+    data = {
+        "urls": '["ldap://glauth-k8s.kubeflow.svc.cluster.local:3893"]',
+        "ldaps_urls": "[]",
+        "base_dn": "dc=glauth,dc=com",
+        "bind_dn": "cn=dex-auth,ou=kubeflow,dc=glauth,dc=com",
+        "bind_password_secret": secret.id,
+        "auth_method": "simple",
+        "starttls": "True",
+        **changes,
+    }
+    return testing.Relation("ldap", remote_app_name="glauth-k8s", remote_app_data=data), secret
+
+
+@pytest.mark.parametrize(
+    "changes", [{"urls": "[1]"}, {"ldaps_urls": '[{"url": 1}]'}, {"urls": '[null, "ldap://x"]'}]
+)
+def test_ldap_url_lists_holding_non_strings_block_instead_of_crashing_the_library(
+    kube, changes
+):
+    """charmlibs' ldap library called `startswith` on every item in its own handler."""
+    relation, secret = ldap_relation(**changes)
+    ctx = testing.Context(DexCharm, app_name="dex-auth")
+    state = testing.State(
+        leader=True,
+        relations={relation},
+        secrets={secret},
+        containers={testing.Container("dex", can_connect=True)},
+    )
+    out = ctx.run(ctx.on.relation_changed(relation, remote_unit=0), state)
+    assert out.unit_status.name == "blocked"
+    assert out.unit_status.message.startswith("ldap: ")
+    assert BIND.value not in out.unit_status.message
+
+
+@pytest.mark.parametrize("versions", ["yes", "1", "1.5"])
+def test_oidc_client_versions_that_are_a_yaml_scalar_block_naming_the_relation(kube, versions):
+    """A scalar `_supported_versions` raised TypeError in dsplib.sdi and the hook failed."""
+    relation = testing.Relation(
+        "oidc-client",
+        remote_app_name="oidc-gatekeeper",
+        remote_app_data={"_supported_versions": versions, "data": "id: x\n"},
+    )
+    ctx = testing.Context(DexCharm, app_name="dex-auth")
+    state = testing.State(
+        leader=True, relations={relation}, containers={testing.Container("dex", can_connect=True)}
+    )
+    out = ctx.run(ctx.on.relation_changed(relation, remote_unit=0), state)
+    assert out.unit_status.name == "blocked"
+    assert "oidc-client" in out.unit_status.message
