@@ -20,7 +20,7 @@ import ops
 import notebooks
 from dsplib import kubernetes, validation
 from dsplib.dispatch import ManifestSender
-from dsplib.manifests import KubernetesManifests
+from dsplib.manifests import KubernetesManifests, error_status
 from dsplib.reconcile import observe_reconcile
 from dsplib.status import add_statuses
 
@@ -81,7 +81,7 @@ class IntelNotebooksCharm(ops.CharmBase):
         try:
             progress = notebooks.prepull_progress(self.k8s.engine.read(ref), settings.images)
         except kubernetes.KubernetesError as err:
-            return ops.WaitingStatus(f"cannot read pre-pull progress: {err}")
+            return error_status(err, "cannot read pre-pull progress")
         if progress is None:
             return ops.MaintenanceStatus("starting to pre-pull images")
         if progress.desired == 0:

@@ -123,3 +123,17 @@ class KubernetesManifests(ops.Object):
             logger.error("Kubernetes API rejected an object: %s", err)
         else:
             logger.warning("Kubernetes API not available, will retry: %s", err)
+
+
+def error_status(err: KubernetesError, doing: str) -> ops.StatusBase:
+    """The status for a failed API call outside reconcile: what to run, or that we retry.
+
+    403 blocks with the `juju trust` command, 400/422 block naming `juju config`; the rest
+    (conflict, throttling, server errors, timeouts) waits and retries on a later hook.
+    """
+    if isinstance(err, TrustError):
+        return ops.BlockedStatus(str(err))
+    if isinstance(err, RejectedError):
+        return ops.BlockedStatus(f"{doing}: {err}; check the config (juju config)")
+    return ops.WaitingStatus(f"{doing}: {err}; retrying")
+

@@ -2,7 +2,9 @@
 
 from pathlib import Path
 
+import pytest
 from hypothesis import strategies as st
+from ops import testing
 
 from charm import IntelNotebooksCharm
 from dsplib import fuzz
@@ -25,3 +27,22 @@ SPEC = fuzz.CharmSpec(
 def test_hooks_hold_their_properties():
     fuzz.check_hooks(SPEC)
 
+
+# -- failing examples the fuzzing found, kept as regression tests ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        (403, testing.BlockedStatus("run: juju trust intel-notebooks --scope=cluster")),
+        (503, testing.WaitingStatus("cannot read pre-pull progress: Kubernetes API 503: Error; retrying")),
+    ],
+)
+def test_a_failed_read_of_prepull_progress_names_the_fix(kube, code, status):
+    """A 403 here once gave Waiting instead of the trust command."""
+    ctx = testing.Context(IntelNotebooksCharm, app_name="intel-notebooks")
+    dispatcher = testing.Relation("pod-defaults", remote_app_name="resource-dispatcher")
+    out = ctx.run(ctx.on.install(), testing.State(leader=True, relations={dispatcher}))
+    kube.fail(code, verb="get")
+    out = ctx.run(ctx.on.start(), out)  # start does not reconcile: only the status reads
+    assert out.unit_status == status
