@@ -101,7 +101,7 @@ def test_a_sound_charm_passes():
     ],
 )
 def test_each_fault_is_found(charm, finding):
-    with pytest.raises(BaseException, match=finding) as raised:  # noqa: PT011
+    with pytest.raises(BaseException, match=finding) as raised:
         fuzz.check_hooks(spec(charm), max_examples=300, phases=[Phase.generate])
     assert raised.type is not KeyboardInterrupt
 

@@ -345,8 +345,7 @@ def test_fake_reactions_play_the_part_of_controllers(kube: FakeKubernetes):
 
 
 def test_a_missing_namespace_is_undefined_not_jinjas_namespace_class(tmp_path: Path):
-    (tmp_path / "cm.yaml.j2").write_text(
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: {{ namespace | to_json }}\n"
-    )
+    template = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n"
+    (tmp_path / "cm.yaml.j2").write_text(template + "  namespace: {{ namespace | to_json }}\n")
     with pytest.raises(jinja2.UndefinedError, match="namespace"):
         k8s.render(tmp_path, {})

@@ -60,8 +60,11 @@ def test_every_templated_scalar_goes_through_to_json(charm_dir: Path):
 
 @pytest.mark.parametrize("charm_dir", TEMPLATED, ids=[d.name for d in TEMPLATED])
 def test_names_yaml_reads_as_other_types_render_as_strings(charm_dir: Path):
-    """Every template, rendered with `123`, `yes`, `null`, `0x1f`, `2024-01-01`, ... as the
-    application, model and configured names, holds exactly those strings."""
+    """Names YAML would read as numbers, booleans, dates or null stay strings.
+
+    Every template, rendered with `123`, `yes`, `null`, `0x1f`, `2024-01-01`, ... as the
+    application, model and configured names, holds exactly those strings.
+    """
     paths = [charm_dir / "src", charm_dir / "tests" / "unit", ROOT / "tests" / "ceph"]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, paths))}
     proc = subprocess.run(  # noqa: S603 - our own interpreter and code

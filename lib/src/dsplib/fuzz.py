@@ -35,7 +35,7 @@ import string
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from unittest import mock
 
 import ops
@@ -45,7 +45,6 @@ from hypothesis import strategies as st
 from ops import testing
 
 from dsplib.testing import YAML_AMBIGUOUS, FakeKubernetes, api_error
-
 
 # -- profiles --------------------------------------------------------------------------------
 
@@ -167,8 +166,10 @@ def wire_junk() -> st.SearchStrategy[str]:
         ),
         st.recursive(
             st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=10)),
-            lambda inner: st.lists(inner, max_size=3)
-            | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+            lambda inner: (
+                st.lists(inner, max_size=3)
+                | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+            ),
             max_leaves=6,
         ).map(json.dumps),
         hostile_text(),
@@ -254,7 +255,7 @@ class CharmSpec:
     # Remote contract per endpoint; endpoints not listed get random keys only.
     relations: Mapping[str, Contract] = field(default_factory=dict)
     # Valid config values per option (the default is always one), to explore past validation.
-    config: Mapping[str, st.SearchStrategy[Value]] = field(default_factory=dict)
+    config: Mapping[str, st.SearchStrategy[Any]] = field(default_factory=dict)
     # Valid action parameters, per action and parameter.
     params: Mapping[str, Mapping[str, st.SearchStrategy[Any]]] = field(default_factory=dict)
     # Puts what the cluster already holds (CRDs, nodes, profiles) into the fake.
@@ -307,6 +308,7 @@ class Example:
                 "units_data": {u: _short(d) for u, d in r.remote_units_data.items()},
             }
             for r in self.state.relations
+            if isinstance(r, testing.Relation)
         ]
         return repr(
             {
@@ -501,7 +503,8 @@ def events(draw: st.DrawFn, spec: CharmSpec, state: testing.State) -> tuple[str,
                 )
             )
     for rel in state.relations:
-        choices += _relation_events(rel)
+        if isinstance(rel, testing.Relation):
+            choices += _relation_events(rel)
     for secret in state.secrets:
         if secret.owner is None:
             choices.append(
@@ -525,13 +528,18 @@ def _relation_events(rel: testing.Relation) -> list[tuple[str, Event]]:
             f"{name}-relation-created",
             lambda ctx, now: ctx.on.relation_created(now.get_relation(rid)),
         ),
-        (f"{name}-relation-broken", lambda ctx, now: ctx.on.relation_broken(now.get_relation(rid))),
+        (
+            f"{name}-relation-broken",
+            lambda ctx, now: ctx.on.relation_broken(now.get_relation(rid)),
+        ),
     ]
     for unit in rel.remote_units_data:
         found += [
             (
                 f"{name}-relation-joined",
-                lambda ctx, now, u=unit: ctx.on.relation_joined(now.get_relation(rid), remote_unit=u),
+                lambda ctx, now, u=unit: ctx.on.relation_joined(
+                    now.get_relation(rid), remote_unit=u
+                ),
             ),
             (
                 f"{name}-relation-changed",
@@ -563,7 +571,9 @@ def examples(draw: st.DrawFn, spec: CharmSpec) -> Example:
             content = draw(
                 st.one_of(
                     st.fixed_dictionaries({"key": secret_token()}),
-                    st.dictionaries(st.sampled_from(["key", "password", "x"]), secret_token(), min_size=1),
+                    st.dictionaries(
+                        st.sampled_from(["key", "password", "x"]), secret_token(), min_size=1
+                    ),
                 )
             )
             config[name] = secrets.plain(JujuSecret(content))
@@ -664,12 +674,18 @@ class FakeS3:
         return self._answer(request)
 
     def _answer(self, request: Any) -> Any:
-        import httpx2
         from urllib.parse import parse_qs, unquote
+
+        import httpx2
 
         path = unquote(request.url.path).lstrip("/")
         bucket, _, key = path.partition("/")
-        query = parse_qs(request.url.query.decode() if isinstance(request.url.query, bytes) else str(request.url.query), keep_blank_values=True)
+        query = parse_qs(
+            request.url.query.decode()
+            if isinstance(request.url.query, bytes)
+            else str(request.url.query),
+            keep_blank_values=True,
+        )
         method = request.method
         if not key:
             return self._bucket(method, bucket, query, request)
@@ -723,10 +739,13 @@ class FakeS3:
                 continue
             size = len(self.buckets[bucket][key])
             contents.append(
-                f"<Contents><Key>{escape(key)}</Key><Size>{size}</Size><ETag>\"e\"</ETag>"
+                f'<Contents><Key>{escape(key)}</Key><Size>{size}</Size><ETag>"e"</ETag>'
                 "<LastModified>2026-01-01T00:00:00Z</LastModified></Contents>"
             )
-        common = "".join(f"<CommonPrefixes><Prefix>{escape(p)}</Prefix></CommonPrefixes>" for p in sorted(prefixes))
+        common = "".join(
+            f"<CommonPrefixes><Prefix>{escape(p)}</Prefix></CommonPrefixes>"
+            for p in sorted(prefixes)
+        )
         return (
             "<ListBucketResult><IsTruncated>false</IsTruncated>"
             + "".join(contents)
@@ -772,7 +791,7 @@ def faults(example: Example, spec: CharmSpec) -> Iterator[ChaoticKubernetes]:
 JUJU_COMMAND = re.compile(r"\bjuju [a-z-]+")
 
 
-def names_its_fix(status: ops.StatusBase, spec: CharmSpec) -> bool:
+def names_its_fix(status: Any, spec: CharmSpec) -> bool:
     """Blocked: names an option, an endpoint, a `juju` command or a fix the spec lists.
 
     Waiting: says what it waits for (`waiting`, `retrying` or an endpoint name).
@@ -784,7 +803,7 @@ def names_its_fix(status: ops.StatusBase, spec: CharmSpec) -> bool:
         return bool(message) and (
             "waiting" in message or "retrying" in message or any(e in message for e in endpoints)
         )
-    options = list(((meta.get("config") or {}).get("options") or {}))
+    options = list((meta.get("config") or {}).get("options") or {})
     words = [*options, *endpoints, *spec.fixes]
     return bool(JUJU_COMMAND.search(message)) or any(
         re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", message) for w in words
@@ -831,18 +850,19 @@ def run_example(spec: CharmSpec, example: Example) -> None:
     tally = TALLIES.setdefault(spec.app, Tally())
     tally.examples += 1
     with faults(example, spec):
-        for name, make in zip(example.names, example.events):
+        for name, make in zip(example.names, example.events, strict=True):
             tally.events += 1
             secrets = secret_values(state, example.secrets)
             ctx = spec.context()
             event = make(ctx, state)
-            out, failure = None, ""
+            out: testing.State | None = None
+            failure = ""
             try:
-                out = ctx.run(event, state)
+                out = cast("testing.State", ctx.run(event, state))
             except testing.ActionFailed as err:
                 failure = err.message
                 assert failure.strip(), f"{name}: the action failed without a message"
-                out = err.state
+                out = cast("testing.State | None", err.state)
             _check(spec, name, ctx, out, failure, secrets)
             if out is not None:
                 state = _carry(out, state)

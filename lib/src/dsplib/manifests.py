@@ -136,4 +136,3 @@ def error_status(err: KubernetesError, doing: str) -> ops.StatusBase:
     if isinstance(err, RejectedError):
         return ops.BlockedStatus(f"{doing}: {err}; check the config (juju config)")
     return ops.WaitingStatus(f"{doing}: {err}; retrying")
-

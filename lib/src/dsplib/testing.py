@@ -439,7 +439,7 @@ def check_values_stay_strings(
         got = render(value)
         expected = _substitute(base, value)
         assert len(got) == len(expected), f"{value!r}: {len(got)} objects, not {len(expected)}"
-        for want, have in zip(expected, got):
+        for want, have in zip(expected, got, strict=True):
             where = f"{want.get('kind')} {want.get('metadata', {}).get('name')}"
             _same(want, have, f"{value!r} in {where}")
 
@@ -461,7 +461,8 @@ def _same(want: Any, have: Any, path: str) -> None:
             _same(want[key], have[key], f"{path}.{key}")
     elif isinstance(want, list) and isinstance(have, list):
         assert len(want) == len(have), f"{path}: {len(have)} items, not {len(want)}"
-        for i, (w, h) in enumerate(zip(want, have)):
+        for i, (w, h) in enumerate(zip(want, have, strict=True)):
             _same(w, h, f"{path}[{i}]")
     else:
-        assert type(want) is type(have) and want == have, f"{path}: {have!r}, not {want!r}"
+        assert type(want) is type(have), f"{path}: {have!r}, not {want!r}"
+        assert want == have, f"{path}: {have!r}, not {want!r}"

@@ -1,4 +1,4 @@
-"""Hooks never crash, whatever the config, relation data and Kubernetes API faults (dsplib.fuzz)."""
+"""Hooks never crash, whatever the config, relation data and API faults (dsplib.fuzz)."""
 
 import json
 from pathlib import Path
@@ -96,10 +96,8 @@ def ldap_relation(**changes: str) -> tuple[testing.Relation, testing.Secret]:
 @pytest.mark.parametrize(
     "changes", [{"urls": "[1]"}, {"ldaps_urls": '[{"url": 1}]'}, {"urls": '[null, "ldap://x"]'}]
 )
-def test_ldap_url_lists_holding_non_strings_block_instead_of_crashing_the_library(
-    kube, changes
-):
-    """charmlibs' ldap library called `startswith` on every item in its own handler."""
+def test_ldap_url_lists_holding_non_strings_block_instead_of_crashing_the_library(kube, changes):
+    """Charmlibs' ldap library called `startswith` on every item in its own handler."""
     relation, secret = ldap_relation(**changes)
     ctx = testing.Context(DexCharm, app_name="dex-auth")
     state = testing.State(

@@ -1,4 +1,4 @@
-"""Hooks never crash, whatever the config, relation data and Kubernetes API faults (dsplib.fuzz)."""
+"""Hooks never crash, whatever the config, relation data and API faults (dsplib.fuzz)."""
 
 from pathlib import Path
 
@@ -35,7 +35,12 @@ def test_hooks_hold_their_properties():
     ("code", "status"),
     [
         (403, testing.BlockedStatus("run: juju trust intel-notebooks --scope=cluster")),
-        (503, testing.WaitingStatus("cannot read pre-pull progress: Kubernetes API 503: Error; retrying")),
+        (
+            503,
+            testing.WaitingStatus(
+                "cannot read pre-pull progress: Kubernetes API 503: Error; retrying"
+            ),
+        ),
     ],
 )
 def test_a_failed_read_of_prepull_progress_names_the_fix(kube, code, status):

@@ -308,8 +308,11 @@ def test_job_namespaces_grant_per_namespace_roles_and_prune_them_later(ctx, kube
 
 @pytest.mark.parametrize("name", YAML_AMBIGUOUS)
 def test_job_namespaces_yaml_reads_as_other_types_are_granted_as_named(ctx, kube, name):
-    """`123`, `yes`, `null`, `0x1f`, `2024-01-01` are valid namespace names, and were once
-    rendered bare: apply crashed on a number, and `null` applied a namespace-less Role."""
+    """YAML-ambiguous namespace names stay strings.
+
+    `123`, `yes`, `null`, `0x1f`, `2024-01-01` are valid namespace names, and were once
+    rendered bare: apply crashed on a number, and `null` applied a namespace-less Role.
+    """
     out = ctx.run(ctx.on.config_changed(), state(config={"job-namespaces": f"alice,{name}"}))
     assert out.unit_status != testing.BlockedStatus
     roles = {(r["metadata"]["namespace"]) for r in kube.of_kind("Role")}

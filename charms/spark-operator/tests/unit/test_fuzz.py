@@ -1,4 +1,4 @@
-"""Hooks never crash, whatever the config, relation data and Kubernetes API faults (dsplib.fuzz)."""
+"""Hooks never crash, whatever the config, relation data and API faults (dsplib.fuzz)."""
 
 from pathlib import Path
 
