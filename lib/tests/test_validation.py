@@ -76,3 +76,15 @@ def test_names_and_lists():
         v.dns_label("ns", "Team_A")
     assert v.comma_list(" a, b,,a ,c ") == ["a", "b", "c"]
     assert v.comma_list("") == []
+
+
+@pytest.mark.parametrize("text", ["2024-13-45", "!!float x", "!!int 0b2", "[" * 3000, "{a: [}"])
+def test_yaml_pyyaml_cannot_read_is_one_error(text: str):
+    """PyYAML raises ValueError or RecursionError, not only YAMLError, on such text."""
+    with pytest.raises(v.UnreadableYaml):
+        v.load_yaml(text)
+
+
+def test_readable_yaml_is_parsed():
+    assert v.load_yaml("- a\n- 1\n") == ["a", 1]
+    assert v.load_yaml("") is None

@@ -19,6 +19,8 @@ from typing import Any
 import ops
 import yaml
 
+from dsplib.validation import UnreadableYaml, load_yaml
+
 logger = logging.getLogger(__name__)
 
 VERSIONS_KEY = "_supported_versions"
@@ -227,15 +229,10 @@ class SdiEndpoint:
         return data
 
     def _load(self, text: str, what: str, relation: ops.Relation) -> Any:
-        """YAML the remote wrote, or SdiError naming the relation.
-
-        PyYAML raises more than YAMLError on hostile text: ValueError for a timestamp or
-        number that matches the YAML 1.1 pattern but is out of range (`2024-13-45`),
-        RecursionError for very deep nesting.
-        """
+        """YAML the remote wrote, or SdiError naming the relation."""
         try:
-            return yaml.safe_load(text)
-        except (yaml.YAMLError, ValueError, RecursionError) as err:
+            return load_yaml(text)
+        except UnreadableYaml as err:
             raise SdiError(
                 f"{self.relation_name}: unreadable {what} from {_app(relation)}"
             ) from err

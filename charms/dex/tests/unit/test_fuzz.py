@@ -7,8 +7,10 @@ import pytest
 from hypothesis import strategies as st
 from ops import testing
 
+import dex
 from charm import DexCharm
 from dsplib import certificates, fuzz
+from dsplib.validation import InvalidConfig
 
 CA = certificates.generate(certificates.service_dns_names("ldap", "directory")).ca
 OIDC_CLIENT = st.fixed_dictionaries(
@@ -127,3 +129,10 @@ def test_oidc_client_versions_that_are_a_yaml_scalar_block_naming_the_relation(k
     out = ctx.run(ctx.on.relation_changed(relation, remote_unit=0), state)
     assert out.unit_status.name == "blocked"
     assert "oidc-client" in out.unit_status.message
+
+
+@pytest.mark.parametrize("connectors", ["2024-13-45", "- !!float x\n", "[" * 3000])
+def test_connectors_pyyaml_cannot_construct_are_invalid_config(connectors):
+    """`2024-13-45` raised ValueError from PyYAML's date constructor in config-changed."""
+    with pytest.raises(InvalidConfig, match="config connectors"):
+        dex.parse_connectors(connectors)

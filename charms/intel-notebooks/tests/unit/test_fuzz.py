@@ -6,8 +6,10 @@ import pytest
 from hypothesis import strategies as st
 from ops import testing
 
+import notebooks
 from charm import IntelNotebooksCharm
 from dsplib import fuzz
+from dsplib.validation import InvalidConfig
 
 SPEC = fuzz.CharmSpec(
     IntelNotebooksCharm,
@@ -51,3 +53,10 @@ def test_a_failed_read_of_prepull_progress_names_the_fix(kube, code, status):
     kube.fail(code, verb="get")
     out = ctx.run(ctx.on.start(), out)  # start does not reconcile: only the status reads
     assert out.unit_status == status
+
+
+@pytest.mark.parametrize("images", ["2024-13-45", "- !!float x\n", "[" * 3000])
+def test_images_pyyaml_cannot_construct_are_invalid_config(images):
+    """`2024-13-45` raised ValueError from PyYAML's date constructor in config-changed."""
+    with pytest.raises(InvalidConfig, match="config images"):
+        notebooks.parse_images(images)
