@@ -11,8 +11,8 @@ every action) against a fake Kubernetes API and a fake S3 server that fail calls
 (403, 404, 409, 422, 429, 500, timeouts). The properties, checked after every event:
 
 - no hook raises (Scenario's UncaughtCharmError);
-- a Blocked status names its fix: an option of charmcraft.yaml, an endpoint, or a `juju`
-  command; a Waiting status says what it waits for (`waiting`, `retrying` or an endpoint);
+- a Blocked status names its fix: an option, endpoint or action of charmcraft.yaml, or a
+  `juju` command; a Waiting status says what it waits for (`waiting`, `retrying` or an endpoint);
 - an action succeeds or fails with a message;
 - no secret (a value the strategies mark `Sensitive`, or any content of a Juju secret of the
   state) appears in a status, a log line, an action's results, logs or failure message.
@@ -57,7 +57,7 @@ _COMMON = {
     "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
 }
 # CI: a fixed set of examples (derandomize) so that a red run is the code's fault, not luck's.
-settings.register_profile("ci", max_examples=60, derandomize=True, **_COMMON)
+settings.register_profile("ci", max_examples=100, derandomize=True, **_COMMON)
 settings.register_profile("fuzz", max_examples=5000, **_COMMON)
 
 
@@ -792,7 +792,7 @@ JUJU_COMMAND = re.compile(r"\bjuju [a-z-]+")
 
 
 def names_its_fix(status: Any, spec: CharmSpec) -> bool:
-    """Blocked: names an option, an endpoint, a `juju` command or a fix the spec lists.
+    """Blocked: names an option, an endpoint, an action, a `juju` command or a spec's fix.
 
     Waiting: says what it waits for (`waiting`, `retrying` or an endpoint name).
     """
@@ -804,7 +804,8 @@ def names_its_fix(status: Any, spec: CharmSpec) -> bool:
             "waiting" in message or "retrying" in message or any(e in message for e in endpoints)
         )
     options = list((meta.get("config") or {}).get("options") or {})
-    words = [*options, *endpoints, *spec.fixes]
+    actions = list(meta.get("actions") or {})
+    words = [*options, *endpoints, *actions, *spec.fixes]
     return bool(JUJU_COMMAND.search(message)) or any(
         re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", message) for w in words
     )
