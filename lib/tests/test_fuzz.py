@@ -87,7 +87,7 @@ def spec(charm: type[ops.CharmBase]) -> fuzz.CharmSpec:
     )
 
 
-def test_a_sound_charm_passes():
+def test_a_sound_charm_holds_the_properties():
     fuzz.check_hooks(spec(SoundCharm), max_examples=40)
 
 
