@@ -9,7 +9,6 @@ a charm can block with a message that names the fix instead of failing later in 
 from __future__ import annotations
 
 import base64
-import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -121,7 +120,7 @@ def _ca_bundle(chain: Any) -> str:
         if not text.startswith(PEM_BEGIN):
             try:
                 text = base64.b64decode(text, validate=True).decode().strip()
-            except (binascii.Error, UnicodeDecodeError):
+            except ValueError:  # binascii.Error, UnicodeDecodeError, non-ASCII input
                 text = ""
         if not text.startswith(PEM_BEGIN):
             raise InvalidS3Data(
