@@ -57,7 +57,7 @@ _COMMON = {
     "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
 }
 # CI: a fixed set of examples (derandomize) so that a red run is the code's fault, not luck's.
-settings.register_profile("ci", max_examples=100, derandomize=True, **_COMMON)
+settings.register_profile("ci", max_examples=50, derandomize=True, **_COMMON)
 settings.register_profile("fuzz", max_examples=5000, **_COMMON)
 
 
