@@ -26,3 +26,13 @@ def test_complete_info_makes_a_connection():
     assert connection is not None
     assert connection.port == 443
     assert connection.tls_ca == ""
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("region", "\x80"), ("region", "eu/west"), ("access-key", "clé"), ("access-key", "a b")],
+)
+def test_access_key_and_region_fit_the_signature_scope(key, value):
+    """A non-ASCII region raised UnicodeEncodeError in httpx while the hook checked the bucket."""
+    with pytest.raises(InvalidS3Data, match=key):
+        S3Connection.from_info({**INFO, key: value})
