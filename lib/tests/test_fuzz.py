@@ -116,3 +116,9 @@ def test_blocked_and_waiting_messages_that_name_their_fix():
     assert fuzz.names_its_fix(ops.WaitingStatus("waiting for S3 credentials"), s)
     assert fuzz.names_its_fix(ops.WaitingStatus("Kubernetes API 500; retrying"), s)
     assert not fuzz.names_its_fix(ops.WaitingStatus(""), s)
+
+
+def test_a_blocked_message_may_name_the_related_application_to_fix():
+    status = ops.BlockedStatus("S3 endpoint did not answer: check s3-integrator's endpoint")
+    assert fuzz.names_its_fix(status, spec(SoundCharm), ["s3-integrator"])
+    assert not fuzz.names_its_fix(status, spec(SoundCharm), ["glauth-k8s"])

@@ -791,8 +791,11 @@ def faults(example: Example, spec: CharmSpec) -> Iterator[ChaoticKubernetes]:
 JUJU_COMMAND = re.compile(r"\bjuju [a-z-]+")
 
 
-def names_its_fix(status: Any, spec: CharmSpec) -> bool:
-    """Blocked: names an option, an endpoint, an action, a `juju` command or a spec's fix.
+def names_its_fix(status: Any, spec: CharmSpec, remote_apps: Sequence[str] = ()) -> bool:
+    """Whether a Blocked or Waiting status tells the operator what to do.
+
+    Blocked: names an option, an endpoint, an action, a `juju` command, a spec's fix or a
+    related application (whose config is then the fix).
 
     Waiting: says what it waits for (`waiting`, `retrying` or an endpoint name).
     """
@@ -805,7 +808,7 @@ def names_its_fix(status: Any, spec: CharmSpec) -> bool:
         )
     options = list((meta.get("config") or {}).get("options") or {})
     actions = list(meta.get("actions") or {})
-    words = [*options, *endpoints, *actions, *spec.fixes]
+    words = [*options, *endpoints, *actions, *spec.fixes, *remote_apps]
     return bool(JUJU_COMMAND.search(message)) or any(
         re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", message) for w in words
     )
@@ -878,9 +881,10 @@ def _check(
     secrets: set[str],
 ) -> None:
     if out is not None:
+        apps = [r.remote_app_name for r in out.relations if isinstance(r, testing.Relation)]
         for status in (out.unit_status, out.app_status):
             if status.name in ("blocked", "waiting"):
-                assert names_its_fix(status, spec), f"{name}: {status} does not name its fix"
+                assert names_its_fix(status, spec, apps), f"{name}: {status} does not name its fix"
     texts = outputs(ctx, out, failure)
     for secret in secrets:
         leaks = [t for t in texts if secret in t]
