@@ -92,3 +92,15 @@ def test_bad_networks_name_the_option_and_the_item(bad):
         v.InvalidConfig, match="config cluster-cidrs: expected comma-separated CIDRs"
     ):
         v.networks("cluster-cidrs", bad)
+
+
+@pytest.mark.parametrize("text", ["2024-13-45", "!!float x", "!!int 0b2", "[" * 3000, "{a: [}"])
+def test_yaml_pyyaml_cannot_read_is_one_error(text: str):
+    """PyYAML raises ValueError or RecursionError, not only YAMLError, on such text."""
+    with pytest.raises(v.UnreadableYaml):
+        v.load_yaml(text)
+
+
+def test_readable_yaml_is_parsed():
+    assert v.load_yaml("- a\n- 1\n") == ["a", 1]
+    assert v.load_yaml("") is None

@@ -206,4 +206,8 @@ def _failure(err: S3Error) -> Outcome:
         return Outcome("blocked", f"s3-credentials: {err}")
     if err.status >= 500:
         return Outcome("waiting", f"{err}; retrying")
-    return Outcome("blocked", f"{err}: check the gateway and the keys' permissions")
+    if err.code == "BucketAlreadyExists":
+        return Outcome("blocked", f"{err}: another owner has this name; set bucket to another")
+    return Outcome(
+        "blocked", f"{err}: check the gateway and the permissions of s3-integrator's keys"
+    )

@@ -199,6 +199,9 @@ def render(template_dir: Path, context: Mapping[str, Any]) -> list[dict[str, Any
         autoescape=False,  # noqa: S701 - YAML, not HTML
     )
     env.filters["to_json"] = _to_json
+    # Jinja's global `namespace` (a class) would stand in for a missing `namespace` variable,
+    # which every template of ours uses for the model name.
+    env.globals.pop("namespace", None)
     objects: list[dict[str, Any]] = []
     for path in sorted(template_dir.glob("*.yaml.j2")):
         text = env.get_template(path.name).render(**context)
@@ -575,9 +578,11 @@ class KubernetesObjects:
             message = err.status.message or err.status.reason or str(code)
             if code == 404:
                 raise NotFoundError(f"Kubernetes API 404: {message}") from err
-            if code in _TRANSIENT_STATUS:
-                raise TransientError(f"Kubernetes API {code}: {message}") from err
-            raise
+            if code in (400, 422):
+                raise RejectedError(f"Kubernetes API {code}: {message}") from err
+            # 409, 429, 5xx, and whatever else the way to the API answers (401 of an expired
+            # token, 410): a later hook may succeed, a hook error would block the model.
+            raise TransientError(f"Kubernetes API {code}: {message}") from err
         except lk_httpx.TransportError as err:
             raise TransientError(f"Kubernetes API unreachable: {type(err).__name__}") from err
 

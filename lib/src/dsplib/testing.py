@@ -12,8 +12,11 @@ KubernetesManifests of the test uses.
 from __future__ import annotations
 
 import copy
+import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -444,3 +447,98 @@ def relation_event(ctx: Any, relation: Any, kind: str) -> Any:
     if kind == "broken":
         return ctx.on.relation_broken(relation)
     return getattr(ctx.on, f"relation_{kind}")(relation, remote_unit=0)
+
+
+# -- templated scalars ---------------------------------------------------------------------
+
+# Valid Kubernetes names (model, namespace, app) that YAML 1.1, which PyYAML and the charms'
+# loader speak, reads as something other than a string when written bare: integers (decimal,
+# octal, hex, binary), floats, booleans, null and dates (https://yaml.org/type/).
+YAML_AMBIGUOUS = (
+    "123",
+    "0123",
+    "0x1f",
+    "0o17",
+    "0b101",
+    "1e3",
+    "yes",
+    "no",
+    "on",
+    "off",
+    "true",
+    "false",
+    "null",
+    "2024-01-01",
+)
+PLAIN = "plainvalue"
+
+_EXPRESSION = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}", re.DOTALL)
+_FRAGMENT = re.compile(r"\{%-?\s*(?:set|macro)\s+(\w+)")
+
+
+def unquoted_expressions(template_dir: Path) -> list[str]:
+    """Every `{{ ... }}` of the templates that may write a bare YAML scalar.
+
+    The rule: an expression ends with `| to_json`, which writes any value as JSON (a subset
+    of YAML, so a string stays a string), or it inserts a YAML fragment the same template
+    builds from such expressions (`{% set name %}` block with `| indent(n)`, or a macro call).
+    """
+    found = []
+    for path in sorted(template_dir.glob("*.j2")):
+        text = path.read_text()
+        fragments = set(_FRAGMENT.findall(text))
+        for match in _EXPRESSION.finditer(text):
+            expr = " ".join(match.group(1).split())
+            if re.search(r"\|\s*to_json$", expr):
+                continue
+            name = re.match(r"(\w+)\s*(?:\|\s*indent\(\d+\)|\(\))$", expr)
+            if name and name.group(1) in fragments:
+                continue
+            line = text.count("\n", 0, match.start()) + 1
+            found.append(f"{path.name}:{line}: {{{{ {expr} }}}}")
+    return found
+
+
+def check_values_stay_strings(
+    render: Callable[[str], list[dict[str, Any]]], values: Iterable[str] = YAML_AMBIGUOUS
+) -> None:
+    """Fail unless `render(value)` places every value exactly as the string it is.
+
+    `render` builds the charm's objects with one free-form string (model name, namespace from
+    config, ...) set to its argument. Rendered with PLAIN, then with each value: every field
+    must be the same, except that PLAIN becomes the value inside strings; a field that turns
+    into a number, boolean, date or null, or an object that loses a field, fails.
+    """
+    base = render(PLAIN)
+    assert any(PLAIN in json.dumps(o, default=str) for o in base), "render ignores its argument"
+    for value in values:
+        got = render(value)
+        expected = _substitute(base, value)
+        assert len(got) == len(expected), f"{value!r}: {len(got)} objects, not {len(expected)}"
+        for want, have in zip(expected, got, strict=True):
+            where = f"{want.get('kind')} {want.get('metadata', {}).get('name')}"
+            _same(want, have, f"{value!r} in {where}")
+
+
+def _substitute(value: Any, text: str) -> Any:
+    if isinstance(value, str):
+        return value.replace(PLAIN, text)
+    if isinstance(value, list):
+        return [_substitute(v, text) for v in value]
+    if isinstance(value, dict):
+        return {_substitute(k, text): _substitute(v, text) for k, v in value.items()}
+    return value
+
+
+def _same(want: Any, have: Any, path: str) -> None:
+    if isinstance(want, dict) and isinstance(have, dict):
+        assert set(want) == set(have), f"{path}: fields {sorted(map(str, have))}"
+        for key in want:
+            _same(want[key], have[key], f"{path}.{key}")
+    elif isinstance(want, list) and isinstance(have, list):
+        assert len(want) == len(have), f"{path}: {len(have)} items, not {len(want)}"
+        for i, (w, h) in enumerate(zip(want, have, strict=True)):
+            _same(w, h, f"{path}[{i}]")
+    else:
+        assert type(want) is type(have), f"{path}: {have!r}, not {want!r}"
+        assert want == have, f"{path}: {have!r}, not {want!r}"

@@ -29,6 +29,25 @@ DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]
 QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
 
 
+class UnreadableYaml(ValueError):
+    """Text that PyYAML cannot turn into data."""
+
+
+def load_yaml(text: str) -> Any:
+    """YAML from config or a relation, parsed safely; UnreadableYaml if it cannot be read.
+
+    PyYAML raises more than YAMLError on hostile text: ValueError for a scalar that matches a
+    YAML 1.1 pattern but is out of range (`2024-13-45`, `!!float x`), RecursionError for very
+    deep nesting (`[[[[...`).
+    """
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except (yaml.YAMLError, ValueError, RecursionError) as err:
+        raise UnreadableYaml(f"unreadable YAML: {type(err).__name__}") from err
+
+
 class InvalidConfig(Exception):
     """A config option holds a value the charm cannot use."""
 

@@ -8,7 +8,7 @@ from ops import testing
 from charm import SeldonCoreCharm
 from dsplib import certificates
 
-pytest_plugins = ["dsplib.testing", "pytest_ceph_rgw", "pytest_tinyproxy"]
+pytest_plugins = ["dsplib.testing", "dsplib.fuzz", "pytest_ceph_rgw", "pytest_tinyproxy"]
 
 MODEL = testing.Model(name="kubeflow", uuid="3a8e9a4d-6c4a-4b8f-9a3e-0d6c2f1e5b7a")
 NOW = datetime.datetime.now(datetime.timezone.utc)

@@ -1,5 +1,6 @@
 """Every Kubernetes object the charm can render, for schema checks here and in tests/static."""
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -33,3 +34,16 @@ def rendered_manifests() -> list[dict[str, Any]]:
 def example_resources() -> list[dict[str, Any]]:
     """The SeldonDeployments the documentation shows."""
     return [yaml.safe_load(p.read_text()) for p in sorted((CHARM / "examples").glob("*.yaml"))]
+
+
+def rendered_with(name: str) -> list[dict[str, Any]]:
+    """The cluster objects with `name` as application and model name."""
+    settings = seldon.Settings.from_config(CONFIG_DEFAULTS)
+    context = seldon.manifest_context(app=name, namespace=name, settings=settings, ca_cert=_ca())
+    return kubernetes.render(TEMPLATES, context)
+
+
+@functools.cache
+def _ca() -> str:
+    """One CA for every rendering, so that only the name differs between them."""
+    return generate(service_dns_names(seldon.WEBHOOK_SERVICE, "kubeflow")).ca

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import json
 from typing import Any
 
@@ -17,7 +18,7 @@ from conftest import CONFIG_DEFAULTS, MODEL
 from dsplib import kubernetes
 from dsplib.manifests import KubernetesManifests
 from dsplib.observability import decode_dashboard
-from dsplib.testing import FakeKubernetes
+from dsplib.testing import YAML_AMBIGUOUS, FakeKubernetes
 from render import NAMES, ca_pem
 
 TRUST = testing.BlockedStatus("run: juju trust spark-operator --scope=cluster")
@@ -352,6 +353,36 @@ def test_job_namespaces_grant_per_namespace_roles_and_prune_them_later(ctx, kube
     ctx.run(ctx.on.config_changed(), follow_up(out, config={"job-namespaces": ""}))
     assert kube.find("Role", "spark-operator-controller", "alice") is None
     assert kube.find("Role", "spark-operator-controller", "kubeflow")
+
+
+@pytest.mark.parametrize("name", YAML_AMBIGUOUS)
+def test_job_namespaces_yaml_reads_as_other_types_are_granted_as_named(ctx, kube, name):
+    """YAML-ambiguous namespace names stay strings.
+
+    `123`, `yes`, `null`, `0x1f`, `2024-01-01` are valid namespace names, and were once
+    rendered bare: apply crashed on a number, and `null` applied a namespace-less Role.
+    """
+    out = ctx.run(ctx.on.config_changed(), state(config={"job-namespaces": f"alice,{name}"}))
+    assert out.unit_status != testing.BlockedStatus
+    roles = {(r["metadata"]["namespace"]) for r in kube.of_kind("Role")}
+    assert roles == {"kubeflow", "alice", name}
+    bindings = {(r["metadata"]["namespace"]) for r in kube.of_kind("RoleBinding")}
+    assert bindings == {"kubeflow", "alice", name}
+    hook = kube.get_object("ValidatingWebhookConfiguration", WEBHOOK_CONFIG)
+    selector = hook["webhooks"][0]["namespaceSelector"]["matchExpressions"][0]
+    assert selector["values"] == ["alice", name]
+
+
+@pytest.mark.parametrize("model", ["null", "123", "2024-01-01"])
+def test_a_model_name_yaml_reads_as_other_types_stays_the_namespace(ctx, kube, model):
+    ctx.run(
+        ctx.on.config_changed(),
+        dataclasses.replace(state(), model=testing.Model(name=model, uuid=MODEL.uuid)),
+    )
+    namespaces = {r["metadata"]["namespace"] for r in kube.of_kind("Role")}
+    assert namespaces == {model}
+    binding = kube.get_object("ClusterRoleBinding", f"spark-operator-{model}-controller")
+    assert binding["subjects"][0]["namespace"] == model
 
 
 def test_volcano_adds_podgroup_rights(ctx, kube):
