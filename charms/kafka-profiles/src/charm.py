@@ -88,7 +88,10 @@ class KafkaProfilesCharm(ops.CharmBase):
         try:
             creds = kafka.credentials(bag, self._secret_fields(bag), settings)
         except kafka.InvalidKafkaData as err:
-            self.problems.add(ops.BlockedStatus(f"{err}; check the kafka-k8s application"))
+            # Name the application really related: the operator may have called it anything.
+            self.problems.add(
+                ops.BlockedStatus(f"{err}; check the {relation.app.name} application (kafka)")
+            )
             return None
         if creds is None:
             self.problems.add(ops.WaitingStatus("waiting for Kafka to grant a user and topic"))

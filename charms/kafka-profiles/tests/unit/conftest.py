@@ -11,7 +11,7 @@ from ops import testing
 
 from charm import KafkaProfilesCharm
 
-pytest_plugins = ["dsplib.testing"]
+pytest_plugins = ["dsplib.testing", "dsplib.fuzz"]
 
 APP = "kafka-profiles"
 MODEL = testing.Model(name="kubeflow")
