@@ -177,8 +177,8 @@ def parse_tolerations(value: Any) -> tuple[dict[str, Any], ...]:
     if not text:
         return ()
     try:
-        items = yaml.safe_load(text)
-    except yaml.YAMLError:
+        items = check.load_yaml(text)
+    except check.UnreadableYaml:
         items = None
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         raise check.InvalidConfig(option, "a YAML or JSON list of tolerations")
