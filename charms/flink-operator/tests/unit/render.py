@@ -97,3 +97,8 @@ def rendered_manifests() -> list[dict[str, Any]]:
 
 def poddefault_crd() -> dict[str, Any]:
     return yaml.safe_load(PODDEFAULT_CRD.read_text())
+
+
+def rendered_with(name: str) -> list[dict[str, Any]]:
+    """The cluster objects with `name` as application and model name."""
+    return kubernetes.render(TEMPLATES, flink.manifest_context(flink.Names(name, name), "CA"))
