@@ -3,6 +3,7 @@
 import json
 import logging
 import secrets
+import socket
 
 import jsonschema
 import pytest
@@ -156,8 +157,8 @@ def test_update_status_checks_again_and_writes_nothing_when_unchanged(ctx, kube,
 
     with ceph_rgw.cluster.gateway_stopped():
         down = ctx.run(ctx.on.update_status(), out)
-    assert down.unit_status.name == "blocked"
-    assert "refused the connection" in down.unit_status.message
+    assert down.unit_status.name == "waiting"  # an outage, not a mistake: checked again
+    assert "refused the connection; retrying on update-status" in down.unit_status.message
     assert published(down, kfp) == published(out, kfp)  # consumers keep the last good data
     back = ctx.run(ctx.on.update_status(), down)
     assert back.unit_status.name == "active"
@@ -225,16 +226,52 @@ def test_unknown_access_key_blocks(ctx, kube, ceph_rgw):
     assert "fix the keys" in out.unit_status.message
 
 
-def test_unreachable_endpoint_blocks(ctx, kube, ceph_rgw):
-    s3, kfp = s3_relation(s3_data(ceph_rgw)), consumer()
+def test_a_stopped_gateway_waits_naming_the_host_and_recovers(ctx, kube, ceph_rgw, caplog):
+    caplog.set_level(logging.DEBUG)
+    config, s3, kfp = fresh_bucket(), s3_relation(s3_data(ceph_rgw)), consumer()
     with ceph_rgw.cluster.gateway_stopped():
-        out = ctx.run(
-            ctx.on.relation_changed(s3), state(config=fresh_bucket(), relations=[s3, kfp])
-        )
-    assert out.unit_status.name == "blocked"
-    assert out.unit_status.message.startswith(f"S3 endpoint http://{GATEWAY_NAME}:")
-    assert "refused the connection" in out.unit_status.message
+        out = ctx.run(ctx.on.relation_changed(s3), state(config=config, relations=[s3, kfp]))
+    port = ceph_rgw.endpoint.rsplit(":", 1)[1]
+    assert out.unit_status == testing.WaitingStatus(
+        f"S3 endpoint http://{GATEWAY_NAME}:{port} refused the connection; "
+        "retrying on update-status"
+    )
     assert_nothing_published(out, kube, kfp)
+    assert ceph_rgw.secret_key not in out.unit_status.message + caplog.text
+    assert ceph_rgw.access_key not in out.unit_status.message + caplog.text
+
+    out = ctx.run(ctx.on.update_status(), out)  # the gateway is back: the retry publishes
+    assert out.unit_status.name == "active"
+    assert published(out, kfp) is not None
+
+
+def test_a_silent_endpoint_waits(ctx, kube, monkeypatch):
+    import storage
+
+    monkeypatch.setattr(storage, "CHECK_TIMEOUT", 0.3)
+    with socket.create_server(("127.0.0.1", 0)) as server:  # accepts, never answers
+        port = server.getsockname()[1]
+        s3 = s3_relation(
+            {"access-key": "AK", "secret-key": "SK", "bucket": "b",
+             "endpoint": f"http://{GATEWAY_NAME}:{port}"}
+        )  # fmt: skip
+        kfp = consumer()
+        out = ctx.run(ctx.on.relation_changed(s3), state(relations=[s3, kfp]))
+    assert out.unit_status == testing.WaitingStatus(
+        f"S3 endpoint http://{GATEWAY_NAME}:{port} did not answer in time; "
+        "retrying on update-status"
+    )
+    assert_nothing_published(out, kube, kfp)
+
+
+def test_an_endpoint_that_does_not_resolve_blocks(ctx, kube):
+    endpoint = "http://rgw.example.invalid:7480"  # RFC 2606: .invalid never resolves
+    s3 = s3_relation({"access-key": "AK", "secret-key": "SK", "bucket": "b", "endpoint": endpoint})
+    out = ctx.run(ctx.on.relation_changed(s3), state(relations=[s3]))
+    assert out.unit_status == testing.BlockedStatus(
+        f"S3 endpoint {endpoint}: host name does not resolve: check s3-integrator's endpoint "
+        "and the network"
+    )
 
 
 def test_https_with_the_right_ca_publishes_secure_storage(ctx, kube, ceph_rgw_https):
