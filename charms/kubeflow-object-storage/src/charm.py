@@ -9,6 +9,8 @@ Service in the model's namespace that stands for the gateway and tells every con
 (kfp-api, kfp-ui, kfp-profile-controller, argo-controller) `<service>.<namespace>:<port>` and
 the keys. The check runs again on every hook, update-status included; its outcome is kept so
 that the status stays true on hooks that do not check (actions, collect-status itself).
+Through resource-dispatcher it also gives every profile the `kfp-launcher` ConfigMap that
+pipeline steps read, and the Secret with the keys it names (launcher.py).
 """
 
 from __future__ import annotations

@@ -314,7 +314,7 @@ def seldon_config_data(images: Images) -> dict[str, str]:
         ),
         "credentials": json.dumps(
             {
-                "gcs": {"gcsCredentialFileName": "gcloud-application-credentials.json"},
+                "gcs": {"gcsCredentialFileName": GCS_CREDENTIAL_FILE},
                 "s3": {
                     "s3AccessKeyIDName": "awsAccessKeyID",
                     "s3SecretAccessKeyName": "awsSecretAccessKey",
