@@ -85,7 +85,7 @@ class FlinkOperatorCharm(ops.CharmBase):
         if namespaces is not None:
             self._configure_workload(settings, namespaces, certificate)
         self.k8s.reconcile(
-            self._manifests(certificate),
+            self._manifests(certificate.ca),
             verify=isinstance(event, ops.UpdateStatusEvent),
             force=isinstance(event, ops.UpgradeCharmEvent),
         )
@@ -150,8 +150,8 @@ class FlinkOperatorCharm(ops.CharmBase):
             group_id=flink.FLINK_UID,
         )
 
-    def _manifests(self, certificate: WebhookCertificate) -> list[dict[str, Any]]:
-        return kubernetes.render(TEMPLATES, flink.manifest_context(self.names, certificate.ca))
+    def _manifests(self, ca_cert: str) -> list[dict[str, Any]]:
+        return kubernetes.render(TEMPLATES, flink.manifest_context(self.names, ca_cert))
 
     def _send_profile_objects(
         self, settings: flink.Settings, leaving: ops.Relation | None
@@ -217,9 +217,13 @@ class FlinkOperatorCharm(ops.CharmBase):
     # -- removal and status ------------------------------------------------------------------
 
     def _on_remove(self, _: ops.RemoveEvent) -> None:
-        """Delete the cluster objects when the application goes (the lib checks that)."""
+        """Delete the cluster objects when the application goes (the lib checks that).
+
+        Objects are deleted by name, so a missing or damaged certificate (no CA to render
+        into the webhook configurations) does not keep them behind.
+        """
         certificate = self.certificates.current()
-        self.k8s.remove(self._manifests(certificate) if certificate else [])
+        self.k8s.remove(self._manifests(certificate.ca if certificate else ""))
 
     def _on_collect_status(self, event: ops.CollectStatusEvent) -> None:
         workload = workload_status(
