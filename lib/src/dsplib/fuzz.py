@@ -246,11 +246,12 @@ NOTHING = Contract()
 
 
 @functools.cache
-def _certificates() -> tuple[Any, Any]:
-    """Two webhook certificates of different CAs (made once: key generation is slow)."""
+def _certificates(service: str) -> tuple[Any, Any]:
+    """Two certificates of different CAs for `service` in the model most examples use (made
+    once: key generation is slow)."""
     from dsplib.certificates import generate, service_dns_names
 
-    names = service_dns_names("fuzz-webhook", "fuzz")
+    names = service_dns_names(service, MODEL_NAMES[0])
     return generate(names), generate(names)
 
 
@@ -271,9 +272,10 @@ def _certificate_variants(good: dict[str, str], other: dict[str, str]) -> list[d
 
 
 @st.composite
-def webhook_certificate(draw: st.DrawFn) -> dict[str, Value]:
-    """Content of a `dsplib.certificates` secret: sound, damaged in one field, or junk."""
-    good, other = (c.to_content() for c in _certificates())
+def webhook_certificate(draw: st.DrawFn, service: str) -> dict[str, Value]:
+    """Content of the `dsplib.certificates` secret of the webhook Service `service`: sound,
+    damaged in one field, or junk."""
+    good, other = (c.to_content() for c in _certificates(service))
     content: dict[str, Value] = dict(
         draw(
             st.one_of(

@@ -19,7 +19,7 @@ SPEC = fuzz.CharmSpec(
         "reconcile-parallelism": st.integers(min_value=1, max_value=200),
     },
     # The webhook certificate the leader keeps in an application secret, sound or damaged.
-    own_secrets={"webhook-certificate": fuzz.webhook_certificate()},
+    own_secrets={"webhook-certificate": fuzz.webhook_certificate("flink-operator-webhook")},
 )
 
 
