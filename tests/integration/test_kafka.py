@@ -125,7 +125,7 @@ def test_profile_gets_fully_qualified_brokers_and_the_poddefault(
 
 
 def test_a_pod_in_the_profile_writes_and_reads_the_topic(profile: str, kube: Client):
-    values = credentials(kube, profile)
+    credentials(kube, profile)  # the profile has the Secret the PodDefault reads
     message = f"it-{uuid.uuid4()}"
     name = f"kafka-client-{int(time.time())}"
     job = {

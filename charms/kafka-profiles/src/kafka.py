@@ -111,8 +111,8 @@ class Settings:
         Its pods are `<app>-<unit>` under the headless Service `<app>-endpoints` (the short
         names Kafka sends), made fully qualified as `fully_qualified` does.
         """
-        host = f"{kafka_app}-{{unit}}.{kafka_app}-endpoints"
-        return f"{host}.{self.kafka_namespace}.svc.{self.cluster_domain}:{self.extra_listener_port}"
+        host = f"{kafka_app}-{{unit}}.{kafka_app}-endpoints.{self.kafka_namespace}.svc"
+        return f"{host}.{self.cluster_domain}:{self.extra_listener_port}"
 
     def request(self) -> dict[str, str]:
         """Our application databag on the kafka_client relation."""

@@ -247,8 +247,10 @@ NOTHING = Contract()
 
 @functools.cache
 def _certificates(service: str) -> tuple[Any, Any]:
-    """Two certificates of different CAs for `service` in the model most examples use (made
-    once: key generation is slow)."""
+    """Two certificates of different CAs for `service` in the model most examples use.
+
+    Made once: key generation is slow.
+    """
     from dsplib.certificates import generate, service_dns_names
 
     names = service_dns_names(service, MODEL_NAMES[0])
@@ -273,8 +275,10 @@ def _certificate_variants(good: dict[str, str], other: dict[str, str]) -> list[d
 
 @st.composite
 def webhook_certificate(draw: st.DrawFn, service: str) -> dict[str, Value]:
-    """Content of the `dsplib.certificates` secret of the webhook Service `service`: sound,
-    damaged in one field, or junk."""
+    """Content of the `dsplib.certificates` secret of the webhook Service `service`.
+
+    Sound, damaged in one field, or junk: what a hand edit or a truncation may leave.
+    """
     good, other = (c.to_content() for c in _certificates(service))
     content: dict[str, Value] = dict(
         draw(
@@ -639,9 +643,7 @@ def examples(draw: st.DrawFn, spec: CharmSpec) -> Example:
         if draw(st.booleans()):
             content = {k: secrets.plain(v) for k, v in draw(strategy).items()}
             secret_id = f"secret:fuzzo{len(secrets.juju):015d}"  # as in _Secrets.plain
-            secrets.juju.append(
-                testing.Secret(content, id=secret_id, label=label, owner="app")
-            )
+            secrets.juju.append(testing.Secret(content, id=secret_id, label=label, owner="app"))
     rels = draw(relations(spec, secrets))
     containers = {
         testing.Container(name, can_connect=draw(st.sampled_from([True, True, False])))

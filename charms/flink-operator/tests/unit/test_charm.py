@@ -321,9 +321,11 @@ def test_leader_replaces_a_damaged_certificate_secret(ctx, kube, damage):
     fresh = next(s for s in out.secrets if s.label == "webhook-certificate").latest_content
     assert fresh is not None and fresh != content
     data = (files(ctx, out) / flink.KEYSTORE.lstrip("/")).read_bytes()
-    password = out.get_container("flink-operator").plan.services["webhook"].environment[
-        "WEBHOOK_KEYSTORE_PASSWORD"
-    ]
+    password = (
+        out.get_container("flink-operator")
+        .plan.services["webhook"]
+        .environment["WEBHOOK_KEYSTORE_PASSWORD"]
+    )
     assert flink.keystore_holds(data, fresh["tls-cert"], password)
     webhooks = kube.get_object("ValidatingWebhookConfiguration", WEBHOOK_CONFIG)["webhooks"]
     assert base64.b64decode(webhooks[0]["clientConfig"]["caBundle"]).decode() == fresh["ca-cert"]
@@ -347,9 +349,11 @@ def test_a_damaged_keystore_file_is_rewritten(ctx, kube):
     path.write_bytes(b"\x30\x82garbage")
     out = ctx.run(ctx.on.update_status(), out)
     secret = next(s for s in out.secrets if s.label == "webhook-certificate")
-    password = out.get_container("flink-operator").plan.services["webhook"].environment[
-        "WEBHOOK_KEYSTORE_PASSWORD"
-    ]
+    password = (
+        out.get_container("flink-operator")
+        .plan.services["webhook"]
+        .environment["WEBHOOK_KEYSTORE_PASSWORD"]
+    )
     assert flink.keystore_holds(path.read_bytes(), secret.tracked_content["tls-cert"], password)
 
 

@@ -177,7 +177,10 @@ UPSTREAM: dict[str, tuple[object, str]] = {
             "flinkdeployments.flink.apache.org": ("FlinkDeployment", "flinkdep"),
             "flinksessionjobs.flink.apache.org": ("FlinkSessionJob", "sessionjob"),
             "flinkstatesnapshots.flink.apache.org": ("FlinkStateSnapshot", "flinksnp"),
-            "flinkbluegreendeployments.flink.apache.org": ("FlinkBlueGreenDeployment", "flinkbgdep"),
+            "flinkbluegreendeployments.flink.apache.org": (
+                "FlinkBlueGreenDeployment",
+                "flinkbgdep",
+            ),
         },
         f"{CHART}/crds/*.flink.apache.org-v1.yml names.kind, names.shortNames",
     ),
@@ -536,8 +539,11 @@ DYNAMIC_DEFAULTS = {
 
 
 def namespaces_follow_the_file(conf: dict[str, str]) -> bool:
-    """FlinkConfigManager re-reads FLINK_CONF_DIR only with dynamic config, and passes a new
-    watched-namespace list to the controllers only with dynamic namespaces."""
+    """True when the operator follows a new watched-namespace list in its config file.
+
+    FlinkConfigManager re-reads FLINK_CONF_DIR only with dynamic config, and passes a new
+    watched-namespace list to the controllers only with dynamic namespaces.
+    """
     merged = {**DYNAMIC_DEFAULTS, **conf}
     return all(merged[key] == "true" for key in DYNAMIC_DEFAULTS)
 

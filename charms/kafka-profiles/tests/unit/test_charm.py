@@ -53,9 +53,7 @@ def test_short_names_from_kafka_reach_profiles_fully_qualified(ctx: testing.Cont
 def test_with_kafkas_extra_listener_profiles_bootstrap_where_names_resolve(
     ctx: testing.Context,
 ):
-    out = ctx.run(
-        ctx.on.config_changed(), full_state(config={"kafka-extra-listener-port": 30000})
-    )
+    out = ctx.run(ctx.on.config_changed(), full_state(config={"kafka-extra-listener-port": 30000}))
     assert out.unit_status == ops.ActiveStatus()
     (secret,) = sent(out, 2)
     assert decoded(secret)["KAFKA_BOOTSTRAP_SERVERS"] == (

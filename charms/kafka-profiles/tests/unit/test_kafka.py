@@ -171,6 +171,7 @@ def test_the_poddefault_reads_every_key_from_the_secret_and_mounts_the_ca_with_t
 
 # -- the extra listener: brokers that advertise fully qualified names ----------------------
 
+
 # Charmed Kafka's rule for an extra-listeners base port (canonical/kafka-operator
 # core/structured_config.py extra_listeners_port_values: 20000 < port < 50000) and the ports
 # it allocates (k8s/config.yaml extra-listeners: base 30000 -> 39092, 39093 ... per scheme,
@@ -237,6 +238,4 @@ def test_the_overlay_configures_kafka_and_the_profiles_for_the_same_listener():
     options = {**DEFAULTS, **apps["kafka-profiles"]["options"]}
     settings = kafka.Settings.from_config(options, "kubeflow")
     assert settings.extra_listener_port
-    assert apps["kafka-k8s"]["options"]["extra-listeners"] == settings.extra_listeners(
-        "kafka-k8s"
-    )
+    assert apps["kafka-k8s"]["options"]["extra-listeners"] == settings.extra_listeners("kafka-k8s")
