@@ -103,12 +103,9 @@ class FlinkOperatorCharm(ops.CharmBase):
         return flink.watched_namespaces(settings, profiles, self.model.name)
 
     def _profile_namespaces(self) -> list[str]:
-        from lightkube.resources.core_v1 import Namespace
-
         key, value = flink.PROFILE_LABEL
-        client = self.k8s.engine.client
-        listing = _call(self.app.name, lambda: list(client.list(Namespace, labels={key: value})))
-        return [ns.metadata.name for ns in listing if ns.metadata and ns.metadata.name]
+        listing = self.k8s.engine.read_all("v1", "Namespace", labels={key: value})
+        return [ns["metadata"]["name"] for ns in listing]
 
     def _configure_workload(
         self, settings: flink.Settings, namespaces: list[str], certificate: WebhookCertificate
@@ -202,17 +199,12 @@ class FlinkOperatorCharm(ops.CharmBase):
 
     def _jobmanager_addresses(self) -> list[str]:
         """Pod IPs of Flink JobManagers the operator started (empty when unreadable)."""
-        from lightkube.resources.core_v1 import Pod
-
         labels = {"component": "jobmanager", "type": "flink-native-kubernetes"}
         try:
-            pods = _call(
-                self.app.name,
-                lambda: list(self.k8s.engine.client.list(Pod, namespace="*", labels=labels)),
-            )
+            pods = self.k8s.engine.read_all("v1", "Pod", namespace="*", labels=labels)
         except kubernetes.KubernetesError:
             return []
-        return [p.status.podIP for p in pods if p.status and p.status.podIP]
+        return [ip for p in pods if (ip := (p.get("status") or {}).get("podIP"))]
 
     # -- removal and status ------------------------------------------------------------------
 
@@ -234,21 +226,6 @@ class FlinkOperatorCharm(ops.CharmBase):
             checking="waiting for {}",
         )
         add_statuses(event, *self.problems.statuses(), self.k8s.status(), workload)
-
-
-def _call(app: str, fn: Any) -> Any:
-    """Run a read against the API, turning its errors into the lib's kinds (403 -> trust)."""
-    from lightkube import ApiError
-
-    try:
-        return fn()
-    except ApiError as err:
-        code = getattr(err.status, "code", 0) or 0
-        if code == 403:
-            raise kubernetes.TrustError(app, str(err)) from None
-        raise kubernetes.TransientError(f"Kubernetes API answered {code}") from None
-    except Exception as err:  # httpx timeouts and connection errors
-        raise kubernetes.TransientError(type(err).__name__) from None
 
 
 def _status_of(err: kubernetes.KubernetesError) -> ops.StatusBase:
