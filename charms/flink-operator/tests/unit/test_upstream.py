@@ -67,8 +67,11 @@ UPSTREAM: dict[str, tuple[object, str]] = {
             "WEBHOOK_KEYSTORE_TYPE": "pkcs12",
             "WEBHOOK_SERVER_PORT": "9443",
         },
-        f"{CHART}/templates/controller/deployment.yaml flink-webhook env; "
-        f"{FKO} flink-kubernetes-webhook .../FlinkOperatorWebhook.java",
+        f"{CHART}/templates/controller/deployment.yaml flink-webhook env, volume `keystore` "
+        "(Secret webhook-server-cert, item keystore.p12 at /certs); "
+        f"{FKO} flink-kubernetes-operator/.../utils/EnvUtils.java (ENV_WEBHOOK_KEYSTORE_*) and "
+        "flink-kubernetes-webhook/.../admission/FlinkOperatorWebhook.java createSslContext "
+        "(no WEBHOOK_KEYSTORE_FILE: plain HTTP; the type is then required)",
     ),
     "webhook password env": (
         "WEBHOOK_KEYSTORE_PASSWORD",
