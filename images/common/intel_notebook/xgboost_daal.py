@@ -72,8 +72,6 @@ class DaalPredictor:
     """A converted XGBoost model with XGBoost's predict interface."""
 
     def __init__(self, model: Any):
-        import daal4py  # part of scikit-learn-intelex
-
         booster = _booster(model)
         categorical = [
             name
@@ -89,6 +87,8 @@ class DaalPredictor:
                 "encode them as numbers to convert, or keep predicting with XGBoost"
             )
         self.link = inverse_link(objective(booster))
+        import daal4py  # part of scikit-learn-intelex; loaded only for a model it can take
+
         self.daal_model = daal4py.mb.convert_model(booster)
         self.classes_ = getattr(model, "classes_", None)
 
