@@ -112,11 +112,17 @@ def main(argv: list[str]) -> int:
                 "loads": loads,
                 "minutes": (time.monotonic() - started) / 60,
                 "settings": settings(args),
+                "measured_at": now(),
             }
             args.json.write_text(json.dumps({**saved, "load_now": os.getloadavg()}, indent=1))
     check_same_data(results)
     measured = Measurement(
-        load_before, os.getloadavg(), max(loads), args.rounds, (time.monotonic() - started) / 60
+        load_before,
+        os.getloadavg(),
+        max(loads),
+        args.rounds,
+        (time.monotonic() - started) / 60,
+        now(),
     )
     print(report(results, args.only, measured, settings(args)))
     return 0
@@ -142,7 +148,12 @@ def print_saved(args: argparse.Namespace) -> int:
     suites = [suite for suite in args.only if all(label in results for label in SUITES[suite])]
     loads = saved.get("loads", [saved["load"][0]])
     measured = Measurement(
-        saved["load"], saved["load_now"], max(loads), saved["rounds"], saved.get("minutes", 0)
+        saved["load"],
+        saved["load_now"],
+        max(loads),
+        saved["rounds"],
+        saved.get("minutes", 0),
+        saved.get("measured_at", "(date not saved)"),
     )
     print(report(results, suites, measured, saved.get("settings", settings(args))))
     return 0
@@ -157,6 +168,12 @@ class Measurement:
     load_max: float
     rounds: int
     minutes: float
+    finished: str
+
+
+def now() -> str:
+    """The time of day the figures were taken, for the report."""
+    return f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -375,8 +392,8 @@ def machine_lines(measured: Measurement) -> list[str]:
     )
     versions = pinned_versions()
     return [
-        f"Measured {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC "
-        f"({measured.minutes:.0f} min) on {info['model']}, {info['cores']} cores, "
+        f"Measured until {measured.finished} ({measured.minutes:.0f} min) on {info['model']}, "
+        f"{info['cores']} cores, "
         f"{memory} memory, {platform.system()} {platform.release()}, "
         f"Python {platform.python_version()}.",
         f"CPU flags of interest: {' '.join(info['flags'])}; oneDNN ISA {info['onednn_isa']}; "
