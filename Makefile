@@ -29,7 +29,8 @@ airgap-overlay:
 #   make images            build, smoke-test (inside each image) and push the notebook images
 #   make images-build      build only;  make images-push  push only
 #   make images-smoke      the CI smoke tests: virtual environments from the pinned requirements
-#   make images-bench      stock vs Intel-optimized benchmark table (images/bench/bench.py)
+#   make images-bench      stock vs Intel-optimized benchmark table (images/bench/bench.py);
+#                          BENCH_ARGS="--only price" (or classical, tensorflow) runs one suite
 #   make images-requirements   recompile the pinned requirements.txt files
 #
 # REGISTRY and TAG name the images (REGISTRY/NAME:TAG); ENGINE may be docker or podman.
@@ -65,8 +66,11 @@ push-%:
 images-smoke:
 	./dev tox -e images
 
+# The table goes to stdout, progress to stderr; uv (which ./dev installs in .tools/bin) builds
+# the benchmark's environments.
+BENCH_ARGS ?=
 images-bench:
-	python3 images/bench/bench.py
+	@PATH="$(CURDIR)/.tools/bin:$$PATH" python3 images/bench/bench.py $(BENCH_ARGS)
 
 PIP_COMPILE = $(UV) pip compile --quiet --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
 	--custom-compile-command "make images-requirements"

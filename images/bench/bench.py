@@ -8,20 +8,29 @@ Builds (or reuses) three environments under build/bench-venvs:
   x86-64 wheels carry oneDNN, so its stock baseline is the same wheel with oneDNN switched off
   (TF_ENABLE_ONEDNN_OPTS=0) and float32; the optimized runs switch oneDNN on, then bfloat16.
 
-Every run regenerates the same data from fixed seeds (the data fingerprints must agree), and the
-runs alternate stock/optimized for --rounds rounds, each a fresh process, the order flipped every
-round, keeping each step's best time, so that a busy neighbour on the machine slows both sides
-alike and a step timed once per process (a training) still gets the best of the rounds. The
-result is a Markdown table on stdout (stock s, optimized s, speedup, quality of each) with the
-machine it was measured on; --json keeps the rounds done so far, --report prints their table.
+Suites: `price` (the price-optimization example: fast), `classical` (scikit-learn estimators and
+XGBoost inference) and `tensorflow` (the dress-classification CNN: slow). Every suite run is a
+fresh process; the runs alternate stock/optimized for --rounds rounds, the order flipped every
+round, and each step keeps its best wall time and its best CPU time over repeats and rounds, so
+that a busy neighbour on the machine slows both sides alike and a step timed once per process
+(a training) still gets the best of the rounds. Rows where the optimized side runs exactly the
+code stock runs (`same` in the table) are compared in CPU time: on a shared machine their wall
+time measures the neighbours. Every run regenerates the same data from fixed seeds (the data
+fingerprints must agree).
 
-Usage: python images/bench/bench.py [--rounds N] [--repeats N] [--only sklearn|tensorflow]
+The result is a Markdown table on stdout, ready to paste: machine (CPU model), date, load
+average, versions, settings, one table per suite and the geometric mean of the speedups with
+the images' defaults. --json keeps the rounds done so far, --report prints their table.
+
+Usage: python images/bench/bench.py [--only price|classical|tensorflow ...] [--rounds N]
+       [--repeats N] [--omp-wait-policy passive|active|unset] [--json PATH [--report]]
 This is a measurement, not a test: it asserts nothing about speed.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import math
@@ -30,6 +39,7 @@ import platform
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -50,15 +60,29 @@ BENCH_EXTRAS = {"tensorflow": ["pillow==13.0.0"]}
 OFF_FP32 = {"TF_ENABLE_ONEDNN_OPTS": "0", "INTEL_KERAS_BF16": "off"}
 ON_FP32 = {"TF_ENABLE_ONEDNN_OPTS": "1", "INTEL_KERAS_BF16": "off"}
 ON_BF16 = {"TF_ENABLE_ONEDNN_OPTS": "1", "INTEL_KERAS_BF16": "on"}
+# The image's default: SKLEARNEX_PATCH as its Dockerfile sets it.
+IMAGE_DEFAULTS = {"SKLEARNEX_PATCH": "auto"}
 # label -> (environment, suite, mode, environment variables)
 RUNS = {
-    "stock": ("stock-scipy", "sklearn", "stock", {}),
-    "intel": ("intel-scipy", "sklearn", "intel", {"SKLEARNEX_PATCH": None}),
+    "price: stock": ("stock-scipy", "price", "stock", {}),
+    "price: intel": ("intel-scipy", "price", "intel", IMAGE_DEFAULTS),
+    "classical: stock": ("stock-scipy", "classical", "stock", {}),
+    "classical: intel": ("intel-scipy", "classical", "intel", IMAGE_DEFAULTS),
     "oneDNN off, fp32": ("tensorflow", "tensorflow", "stock", OFF_FP32),
     "oneDNN on, fp32": ("tensorflow", "tensorflow", "intel", ON_FP32),
     "oneDNN on, bf16": ("tensorflow", "tensorflow", "intel", ON_BF16),
 }
-SUITES = {"sklearn": ["stock", "intel"], "tensorflow": list(RUNS)[2:]}
+SUITES = {
+    "price": ["price: stock", "price: intel"],
+    "classical": ["classical: stock", "classical: intel"],
+    "tensorflow": ["oneDNN off, fp32", "oneDNN on, fp32", "oneDNN on, bf16"],
+}
+TITLES = {
+    "price": "Price optimization (examples/price-optimization): stock requirements vs "
+    "jupyter-scipy-intel",
+    "classical": "Classical ML: stock requirements vs jupyter-scipy-intel (SKLEARNEX_PATCH=auto)",
+    "tensorflow": "TensorFlow CNN: stock = oneDNN off, float32",
+}
 
 
 def main(argv: list[str]) -> int:
@@ -70,20 +94,48 @@ def main(argv: list[str]) -> int:
     needed = {RUNS[label][0] for label in labels}
     venvs = {name: prepare(name, args.venvs) for name in ENVIRONMENTS if name in needed}
     load_before = os.getloadavg()
+    loads = [load_before[0]]
+    started = time.monotonic()
     results: dict[str, dict] = {}
     for round_number in range(args.rounds):
         # Every run is a fresh process; the order flips each round (stock first, then Intel
         # first) so that neither side always runs first or while the machine warms up.
         for label in labels if round_number % 2 == 0 else labels[::-1]:
             print(f"--- round {round_number + 1}: {label}", file=sys.stderr, flush=True)
-            merge(results, label, run(label, venvs, args.repeats, args.passive_openmp))
+            merge(results, label, run(label, venvs, args.repeats, args.omp_wait_policy))
+            loads.append(os.getloadavg()[0])
         if args.json:  # after every round, so that an interrupted run still leaves its figures
-            saved = {"results": results, "rounds": round_number + 1, "load": load_before}
+            saved = {
+                "results": results,
+                "rounds": round_number + 1,
+                "load": load_before,
+                "loads": loads,
+                "minutes": (time.monotonic() - started) / 60,
+                "settings": settings(args),
+                "measured_at": now(),
+            }
             args.json.write_text(json.dumps({**saved, "load_now": os.getloadavg()}, indent=1))
     check_same_data(results)
-    settings = "OMP_WAIT_POLICY=passive on both sides" if args.passive_openmp else ""
-    print(report(results, args.only, load_before, os.getloadavg(), settings))
+    measured = Measurement(
+        load_before,
+        os.getloadavg(),
+        max(loads),
+        args.rounds,
+        (time.monotonic() - started) / 60,
+        now(),
+    )
+    print(report(results, args.only, measured, settings(args)))
     return 0
+
+
+def settings(args: argparse.Namespace) -> str:
+    """The run's settings for the report."""
+    policy = {
+        "passive": "OMP_WAIT_POLICY=passive on both sides (as the intel-notebooks PodDefault)",
+        "active": "OMP_WAIT_POLICY=active on both sides",
+        "unset": "OMP_WAIT_POLICY unset (OpenMP's default)",
+    }[args.omp_wait_policy]
+    return f"{policy}; best of {args.repeats} repeats per process"
 
 
 def print_saved(args: argparse.Namespace) -> int:
@@ -94,25 +146,58 @@ def print_saved(args: argparse.Namespace) -> int:
     results = saved["results"]
     check_same_data(results)
     suites = [suite for suite in args.only if all(label in results for label in SUITES[suite])]
-    settings = "OMP_WAIT_POLICY=passive on both sides" if args.passive_openmp else ""
-    settings = "; ".join(filter(None, [settings, f"{saved['rounds']} round(s)"]))
-    print(report(results, suites, saved["load"], saved["load_now"], settings))
+    loads = saved.get("loads", [saved["load"][0]])
+    measured = Measurement(
+        saved["load"],
+        saved["load_now"],
+        max(loads),
+        saved["rounds"],
+        saved.get("minutes", 0),
+        saved.get("measured_at", "(date not saved)"),
+    )
+    print(report(results, suites, measured, saved.get("settings", settings(args))))
     return 0
+
+
+@dataclasses.dataclass
+class Measurement:
+    """When and under which load the figures were taken."""
+
+    load_before: tuple[float, ...]
+    load_after: tuple[float, ...]
+    load_max: float
+    rounds: int
+    minutes: float
+    finished: str
+
+
+def now() -> str:
+    """The time of day the figures were taken, for the report."""
+    return f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """Rounds, repeats, suites, where the environments live."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3, help="alternations of stock/optimized")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="alternations of stock/optimized (fresh processes)"
+    )
     parser.add_argument("--repeats", type=int, default=3, help="timings per step (best kept)")
-    parser.add_argument("--only", action="append", choices=list(SUITES), help="suite(s) to run")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=list(SUITES),
+        help="suite to run (repeatable; default: all): price is fast, tensorflow slow",
+    )
     parser.add_argument("--venvs", type=Path, default=ROOT / "build" / "bench-venvs")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     parser.add_argument(
-        "--passive-openmp",
-        action="store_true",
-        help="OMP_WAIT_POLICY=passive on both sides: on a machine shared with other work, "
-        "OpenMP threads spinning for busy cores make XGBoost and scikit-learn timings erratic",
+        "--omp-wait-policy",
+        choices=["passive", "active", "unset"],
+        default="passive",
+        help="OMP_WAIT_POLICY on both sides (default passive, as the intel-notebooks "
+        "PodDefault sets it: on a machine shared with other work, OpenMP threads spinning "
+        "for busy cores make XGBoost and scikit-learn timings erratic)",
     )
     parser.add_argument(
         "--report",
@@ -133,12 +218,14 @@ def prepare(name: str, venvs: Path) -> Path:
     return venv
 
 
-def run(label: str, venvs: dict[str, Path], repeats: int, passive_openmp: bool) -> dict:
+def run(label: str, venvs: dict[str, Path], repeats: int, omp_wait_policy: str) -> dict:
     """One run of a suite in its environment; the workload script's JSON."""
     environment, suite, mode, variables = RUNS[label]
     env = dict(os.environ)
-    if passive_openmp:
-        env["OMP_WAIT_POLICY"] = "passive"
+    env.pop("OMP_WAIT_POLICY", None)
+    env.pop("SKLEARNEX_PATCH", None)  # the stock side has no extension; the image sets its own
+    if omp_wait_policy != "unset":
+        env["OMP_WAIT_POLICY"] = omp_wait_policy
     for name in ("PYTHONPATH", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         env.pop(name, None)  # both sides run NumPy's OpenBLAS on its own detected kernel
     for name, value in variables.items():
@@ -162,8 +249,9 @@ def merge(results: dict[str, dict], label: str, result: dict) -> None:
         return
     best = {entry["name"]: entry for entry in previous["entries"]}
     for entry in result["entries"]:
-        if entry["seconds"] < best[entry["name"]]["seconds"]:
-            best[entry["name"]]["seconds"] = entry["seconds"]
+        kept = best[entry["name"]]
+        for measure in ("seconds", "cpu_seconds"):
+            kept[measure] = min(kept[measure], entry[measure])
     previous["data_rounds"] = [*previous.get("data_rounds", []), result["data"]]
 
 
@@ -191,75 +279,101 @@ def quality(entry: dict) -> str:
     return f"{entry['metric']} {entry['quality']:.4g}"
 
 
+def measure(optimized: dict) -> str:
+    """Which time compares a row: CPU where both sides run the same code, wall otherwise.
+
+    With the same code, the CPU time is the work done whatever the neighbours do; the wall time
+    of such a row on a shared machine mostly measures the neighbours. Where the image runs
+    other code (oneDAL, oneDNN), the wall time is what a notebook waits for.
+    """
+    return "cpu_seconds" if optimized.get("same_code") else "seconds"
+
+
+def speedup(stock: dict, optimized: dict) -> float:
+    """Stock time over optimized time, in the row's measure."""
+    key = measure(optimized)
+    return stock[key] / optimized[key]
+
+
 def row(name: str, stock: dict, optimized: dict) -> str:
     """One Markdown table row."""
-    speedup = stock["seconds"] / optimized["seconds"]
+    key = measure(optimized)
+    code, timed = ("same", "CPU") if key == "cpu_seconds" else ("optimized", "wall")
     return (
-        f"| {name} | {stock['seconds']:.3f} | {optimized['seconds']:.3f} | {speedup:.2f}x "
-        f"| {quality(stock)} | {quality(optimized)} |"
+        f"| {name} | {code} | {timed} | {stock[key]:.3f} | {optimized[key]:.3f} "
+        f"| {speedup(stock, optimized):.2f}x | {quality(stock)} | {quality(optimized)} |"
     )
 
 
-def sklearn_rows(results: dict[str, dict]) -> list[str]:
-    """Stock scikit-learn/XGBoost against jupyter-scipy-intel."""
-    stock = by_name(results["stock"])
-    rows = []
-    for entry in results["intel"]["entries"]:
-        rows.append(row(entry["name"], stock[entry.get("baseline", entry["name"])], entry))
-    return rows
-
-
-def tensorflow_rows(results: dict[str, dict]) -> list[str]:
-    """The CNN with oneDNN on, in fp32 and in bf16, against oneDNN off in fp32."""
-    baseline = by_name(results["oneDNN off, fp32"])
-    rows = []
-    for label in ("oneDNN on, fp32", "oneDNN on, bf16"):
-        for entry in results[label]["entries"]:
-            rows.append(row(f"{entry['name']} [{label}]", baseline[entry["name"]], entry))
-    return rows
+def pairs_of(results: dict[str, dict], suite: str) -> list[tuple[str, dict, dict, bool]]:
+    """(row name, stock entry, optimized entry, image default?) for every row of a suite."""
+    if suite == "tensorflow":
+        baseline = by_name(results["oneDNN off, fp32"])
+        return [
+            (f"{entry['name']} [{label}]", baseline[entry["name"]], entry, label.endswith("fp32"))
+            for label in ("oneDNN on, fp32", "oneDNN on, bf16")
+            for entry in results[label]["entries"]
+        ]
+    stock_label, intel_label = SUITES[suite]
+    stock = by_name(results[stock_label])
+    return [
+        (
+            entry["name"],
+            stock[entry.get("baseline", entry["name"])],
+            entry,
+            "[patched anyway]" not in entry["name"],
+        )
+        for entry in results[intel_label]["entries"]
+    ]
 
 
 def report(
-    results: dict[str, dict], suites: list[str], load_before, load_after, settings: str
+    results: dict[str, dict], suites: list[str], measured: Measurement, run_settings: str
 ) -> str:
-    """The Markdown report: machine, tables, notes."""
-    header = "| workload | stock s | optimized s | speedup | stock quality | optimized quality |"
-    rule = "|---|---:|---:|---:|---|---|"
-    lines = machine_lines(load_before, load_after)
-    if settings:
-        lines.append(f"Settings: {settings}.")
-    if "sklearn" in suites:
-        lines += ["", "Classical ML: stock requirements vs jupyter-scipy-intel", "", header, rule]
-        lines += sklearn_rows(results)
-    if "tensorflow" in suites:
-        lines += ["", "TensorFlow CNN: stock = oneDNN off, float32", "", header, rule]
-        lines += tensorflow_rows(results)
-    speedups = default_speedups(results, suites)
-    if speedups:
+    """The Markdown report, ready to paste: machine, tables, geometric mean, notes."""
+    header = (
+        "| workload | code | timed | stock s | optimized s | speedup "
+        "| stock quality | optimized quality |"
+    )
+    rule = "|---|---|---|---:|---:|---:|---|---|"
+    lines = machine_lines(measured)
+    lines.append(f"Settings: {run_settings}; {measured.rounds} round(s).")
+    defaults, optimized_code = [], []
+    for suite in suites:
+        lines += ["", TITLES[suite], "", header, rule]
+        for name, stock, optimized, default in pairs_of(results, suite):
+            lines.append(row(name, stock, optimized))
+            if default:
+                defaults.append(speedup(stock, optimized))
+                if not optimized.get("same_code"):
+                    optimized_code.append(speedup(stock, optimized))
+    lines += [
+        "",
+        "code `same`: the optimized side runs exactly the code stock runs (same library, same "
+        "call), so the row is compared in CPU time and its speedup should read 1.00x: a "
+        "departure is the measurement's noise, except in a row that starts a new interpreter, "
+        "where the image also runs its startup hook (its cost shows there). "
+        "code `optimized`: the image runs other code (oneDAL, daal4py, oneDNN), compared in "
+        "wall time.",
+    ]
+    if defaults:
         lines += [
             "",
-            f"Geometric mean of the speedups with the images' defaults ({len(speedups)} rows: "
-            f"no [patched anyway], no bf16): {geometric_mean(speedups):.2f}x",
+            f"Geometric mean of the speedups with the images' defaults ({len(defaults)} rows: "
+            f"no [patched anyway], no bf16): {geometric_mean(defaults):.2f}x"
+            + (
+                f"; over the {len(optimized_code)} rows where the image runs other code: "
+                f"{geometric_mean(optimized_code):.2f}x"
+                if optimized_code and len(optimized_code) != len(defaults)
+                else ""
+            )
+            + ".",
         ]
-    notes = sorted({note for result in results.values() for note in result["notes"]})
+    notes = sorted(
+        {note for suite in suites for label in SUITES[suite] for note in results[label]["notes"]}
+    )
     lines += ["", *[f"- {note}" for note in notes]]
     return "\n".join(lines)
-
-
-def default_speedups(results: dict[str, dict], suites: list[str]) -> list[float]:
-    """Stock time over optimized time for every row a notebook gets without setting anything."""
-    pairs = []
-    if "sklearn" in suites:
-        stock = by_name(results["stock"])
-        pairs += [
-            (stock[e.get("baseline", e["name"])], e)
-            for e in results["intel"]["entries"]
-            if "[patched anyway]" not in e["name"]
-        ]
-    if "tensorflow" in suites:
-        baseline = by_name(results["oneDNN off, fp32"])
-        pairs += [(baseline[e["name"]], e) for e in results["oneDNN on, fp32"]["entries"]]
-    return [stock["seconds"] / optimized["seconds"] for stock, optimized in pairs]
 
 
 def geometric_mean(values: list[float]) -> float:
@@ -267,8 +381,8 @@ def geometric_mean(values: list[float]) -> float:
     return math.exp(sum(math.log(v) for v in values) / len(values))
 
 
-def machine_lines(load_before, load_after) -> list[str]:
-    """Where and when the figures were measured."""
+def machine_lines(measured: Measurement) -> list[str]:
+    """Where and when the figures were measured, and how busy the machine was."""
     sys.path.insert(0, str(IMAGES_DIR / "common"))
     from intel_notebook import cpu
 
@@ -279,13 +393,16 @@ def machine_lines(load_before, load_after) -> list[str]:
     )
     versions = pinned_versions()
     return [
-        f"Measured {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC on "
-        f"{info['model']}, {info['cores']} cores, {memory} memory, "
-        f"{platform.system()} {platform.release()}, Python {platform.python_version()}.",
+        f"Measured until {measured.finished} ({measured.minutes:.0f} min) on {info['model']}, "
+        f"{info['cores']} cores, "
+        f"{memory} memory, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}.",
         f"CPU flags of interest: {' '.join(info['flags'])}; oneDNN ISA {info['onednn_isa']}; "
         f"bf16 hardware: {info['bf16_hardware'] or 'none'}.",
         f"Versions: {versions}.",
-        f"Load average before/after: {load_before[0]:.2f} / {load_after[0]:.2f}. "
+        f"Load average (1 min) before / highest between runs / after: "
+        f"{measured.load_before[0]:.2f} / {measured.load_max:.2f} / "
+        f"{measured.load_after[0]:.2f} on {info['cores']} cores. "
         "Times are the best of the repeats and rounds, in seconds.",
     ]
 

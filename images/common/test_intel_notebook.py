@@ -250,6 +250,22 @@ def test_the_patch_waits_while_the_notebook_imports_sklearnex(fresh_patch_state,
     assert sklearn_patch.apply_from_environment(fresh_patch_state).names == SUPPORTED[:3]
 
 
+def test_the_patch_waits_for_daal4py_that_imports_an_estimator_module(
+    fresh_patch_state, monkeypatch
+):
+    # daal4py/mb imports sklearn.linear_model while daal4py is half-imported (daal4py 2026.2);
+    # patching then made sklearnex import that half-made daal4py.
+    linear_model = types.ModuleType("sklearn.linear_model")
+    monkeypatch.setitem(sys.modules, "sklearn.linear_model", linear_model)
+    daal4py = types.ModuleType("daal4py")
+    daal4py.__spec__ = types.SimpleNamespace(_initializing=True)  # type: ignore[assignment]
+    monkeypatch.setitem(sys.modules, "daal4py", daal4py)
+    assert sklearn_patch.apply_from_environment(linear_model).names == []
+    assert fresh_patch_state.patched == []
+    daal4py.__spec__ = types.SimpleNamespace(_initializing=False)  # type: ignore[assignment]
+    assert sklearn_patch.apply_from_environment(daal4py).names == SUPPORTED[:3]
+
+
 def test_modules_other_than_estimator_modules_do_not_apply_the_patch(fresh_patch_state):
     # xgboost 3.2 (xgboost/compat.py, sklearn.py) imports only these: patching there cost its
     # import without accelerating anything.

@@ -11,6 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+# The product stays a pandas categorical: XGBoost splits it into any two groups of products at
+# once, which is what lets trees of depth 4 tell 300 products apart. Numeric encodings (codes,
+# one-hot, per-product statistics) measured R2 0.63 to 0.955 on held-out rows against 0.969,
+# and trained slower; only they would let daal4py serve the model (docs/how-to/intel-notebooks.md).
 FEATURES = ["price", "price_index", "promo", "season_sin", "season_cos", "product"]
 # Demand never rises with price: the model is told so, which keeps its curves usable for
 # optimization even where the data are noisy.

@@ -44,6 +44,12 @@ TRIGGERS = (
 # sklearnex itself imports those modules: a notebook that imports it first is patched once its
 # import has completed.
 EXTENSION = "sklearnex"
+# daal4py (what intel_notebook.xgboost_daal converts XGBoost models with) imports
+# sklearn.linear_model while it is itself half-imported, and sklearnex imports daal4py: patching
+# at that inner import made sklearnex meet a partially initialized daal4py ("could not tune
+# sklearn.linear_model"), and left scikit-learn unpatched. The patch waits for daal4py's import
+# to complete instead.
+DAAL4PY = "daal4py"
 # Every scikit-learn module's import runs the hook until the patch is applied, so that the
 # outermost import of a chain (sklearn.calibration -> sklearn.svm) applies it once complete.
 PACKAGE_PREFIX = "sklearn."
@@ -102,7 +108,7 @@ def _initializing(name: str) -> bool:
 
 
 def _busy(hooked: str) -> bool:
-    """Whether a scikit-learn module or sklearnex is still being imported.
+    """Whether a scikit-learn module, sklearnex or daal4py is still being imported.
 
     `hooked` is left out: its hook runs at the end of its own import.
     sklearn.svm imports sklearn.linear_model before it defines SVC, sklearn.calibration imports
@@ -112,7 +118,7 @@ def _busy(hooked: str) -> bool:
     return any(
         _initializing(name)
         for name in list(sys.modules)
-        if name != hooked and (name == EXTENSION or name.split(".", 1)[0] == "sklearn")
+        if name != hooked and (name in (EXTENSION, DAAL4PY) or name.split(".", 1)[0] == "sklearn")
     )
 
 
@@ -129,6 +135,7 @@ def install() -> None:
 
     hooks.after_imports_under(PACKAGE_PREFIX, apply_from_environment)
     hooks.after_import(EXTENSION, apply_from_environment)
+    hooks.after_import(DAAL4PY, apply_from_environment)
 
 
 def _done(selection: Selection) -> Selection:
