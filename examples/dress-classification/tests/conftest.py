@@ -71,7 +71,7 @@ class ModelServer:
         command = [
             serving_python(),
             "-m",
-            "seldon_core.microservice",
+            "dress_classification.loopback",
             "dress_classification.serving.DressClassifier",
             "--service-type=MODEL",
             f"--http-port={self.port}",
