@@ -12,6 +12,7 @@ On the platform the SeldonDeployment runs Seldon's entry point unchanged.
 
 from __future__ import annotations
 
+import importlib
 import socket
 import sys
 
@@ -38,7 +39,7 @@ def patch() -> None:
 
     socket.socket.bind = loopback_bind  # type: ignore[method-assign]
     try:
-        from grpc import _server  # pyright: ignore[reportMissingImports]
+        _server = importlib.import_module("grpc._server")
     except ImportError:
         return
     add_port = _server._Server.add_insecure_port

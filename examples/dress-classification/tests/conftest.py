@@ -26,6 +26,11 @@ PIPELINE_ARGUMENTS = {"n_train": 1536, "n_test": 384, "length_epochs": 10, "colo
 
 
 @pytest.fixture(scope="session")
+def pipeline_arguments() -> dict[str, int]:
+    return dict(PIPELINE_ARGUMENTS)
+
+
+@pytest.fixture(scope="session")
 def pipeline_run(tmp_path_factory):
     """The whole pipeline run locally: (pipeline task, run directory)."""
     from dress_classification import pipeline

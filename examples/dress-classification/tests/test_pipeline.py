@@ -10,8 +10,9 @@ import yaml
 from dress_classification import data, pipeline
 
 STEPS = {"load-images", "train-classifier", "evaluate-classifier", "export-models"}
-# "Above chance by a clear margin": chance is 1/4 for length and 1/8 for color.
-MIN_ACCURACY = {"length": 0.6, "color": 0.6}
+# The test run is smaller than the default local run (length >= 0.97, color >= 0.99, see the
+# README); on its own held-out images it must come close.
+MIN_ACCURACY = {"length": 0.93, "color": 0.98}
 
 
 def executor_output(run_dir, task):
@@ -21,26 +22,41 @@ def executor_output(run_dir, task):
 @pytest.mark.parametrize(
     ("task", "step"), [("length", "evaluate-classifier"), ("color", "evaluate-classifier-2")]
 )
-def test_both_models_beat_chance_by_a_clear_margin(pipeline_run, task, step):
+def test_both_models_are_accurate_and_choose_a_threshold(
+    pipeline_run, pipeline_arguments, task, step
+):
     _, run_dir = pipeline_run
     outputs = executor_output(run_dir, step)
     metrics = outputs["metrics"]["artifacts"][0]["metadata"]
     print(f"{task} accuracy on held-out images: {metrics[f'{task}_accuracy']:.3f}")
     assert metrics[f"{task}_accuracy"] >= MIN_ACCURACY[task]
     assert metrics[f"{task}_chance"] == pytest.approx(1 / (4 if task == "length" else 8))
+    # the threshold keeps most dresses confident and sends most non-dresses below it
+    assert 1 / (4 if task == "length" else 8) < metrics[f"{task}_threshold"] < 1
+    assert metrics[f"{task}_not_dresses_below"] >= 0.9
     matrix = outputs["confusion"]["artifacts"][0]["metadata"]["confusionMatrix"]
     counts = np.array([row["row"] for row in matrix["rows"]])
-    assert counts.sum() == 384
+    assert counts.sum() == pipeline_arguments["n_test"]
     assert np.trace(counts) / counts.sum() == pytest.approx(metrics[f"{task}_accuracy"])
 
 
-def test_export_holds_two_savedmodels_and_labels(exported_model):
+def test_export_holds_savedmodels_labels_and_confusion_matrices(exported_model):
     labels = json.loads((exported_model / "labels.json").read_text())
     assert labels["length"] == list(data.LENGTHS)
     assert labels["color"] == list(data.COLOR_NAMES)
     assert labels["image_size"] == 64
     for task in ("length", "color"):
         assert (exported_model / task / "saved_model.pb").is_file()
+        assert 0 < labels["thresholds"][task] < 1
+        page = (exported_model / f"confusion-{task}.html").read_text()
+        assert f"Dress {task}: confusion matrix" in page
+        assert all(f"<th>{name}</th>" in page for name in labels[task])
+
+
+def test_the_run_ends_saying_where_the_results_are(exported_model):
+    line = pipeline.summary(exported_model)
+    assert f"results in {exported_model}" in line
+    assert "confusion-length.html" in line and "length accuracy 0." in line
 
 
 def test_compiled_pipeline_runs_every_step_in_the_image_without_installing(tmp_path):
