@@ -17,6 +17,7 @@ nothing at all, so after one online install every later call works with the netw
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import shutil
 import subprocess
@@ -29,7 +30,7 @@ STAMP = "example-env.json"
 def stamp(arguments: list[str]) -> str:
     """What the environment was installed from: Python, arguments, requirement files."""
     files = {}
-    for flag, value in zip(arguments, arguments[1:], strict=False):
+    for flag, value in itertools.pairwise(arguments):
         if flag in ("-r", "--requirement", "-c", "--constraint"):
             files[value] = hashlib.sha256(Path(value).read_bytes()).hexdigest()
     return json.dumps({"python": sys.version, "arguments": arguments, "files": files})
@@ -46,11 +47,11 @@ def ensure(venv: Path, arguments: list[str]) -> bool:
         sys.exit("example_env: uv is not on PATH (run through ./dev tox)")
     marker.unlink(missing_ok=True)
     python = venv / "bin" / "python"
-    subprocess.run(  # noqa: S603 - uv with our own arguments
+    subprocess.run(
         [uv, "venv", "--quiet", "--allow-existing", "--python", sys.executable, str(venv)],
         check=True,
     )
-    subprocess.run(  # noqa: S603
+    subprocess.run(
         [uv, "pip", "install", "--quiet", "--python", str(python), *arguments], check=True
     )
     marker.write_text(wanted)

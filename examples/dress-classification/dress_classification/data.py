@@ -291,8 +291,8 @@ def load_arrays(path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def main(argv: list[str] | None = None) -> int:
     """Write one generated picture: a dress of the given length and color, or pixel noise.
 
-        python -m dress_classification.data maxi red dress.png
-        python -m dress_classification.data noise noise.png
+    python -m dress_classification.data maxi red dress.png
+    python -m dress_classification.data noise noise.png
     """
     import argparse
     from pathlib import Path

@@ -145,8 +145,11 @@ def export_models(
     publish_uri: str,
     exported: Output[Model],
 ):
-    """Both models as SavedModels with labels.json (classes, thresholds), metrics.json and
-    the confusion matrices as confusion-<task>.html beside them; copied to *publish_uri*."""
+    """Both models as SavedModels, with the files a reader of the results wants beside them.
+
+    labels.json (classes, "not sure" thresholds), metrics.json (accuracies) and the confusion
+    matrices as confusion-<task>.html; everything is copied to *publish_uri* (S3) if set.
+    """
     import json
     import shutil
     from pathlib import Path

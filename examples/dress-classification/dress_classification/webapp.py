@@ -77,7 +77,8 @@ from this picture. Its best guesses are below; try a photo of one whole dress, s
     <h2>{{ task | capitalize }}{% if not answer.sure %} (best guess){% endif %}:
       <span id="{{ task }}-label">{{ answer.label }}</span>
       (<span id="{{ task }}-confidence">{{ "%.0f" % (100 * answer.confidence) }}</span>%)</h2>
-    <table id="{{ task }}-table">{% for name, p in answer.probabilities | dictsort(by="value", reverse=true) %}
+    {% set ranked = answer.probabilities | dictsort(by="value", reverse=true) %}
+    <table id="{{ task }}-table">{% for name, p in ranked %}
       <tr><td class="name">{{ name }}</td>
       <td><span class="bar" style="width:{{ (p * 9) | round(2) }}em"></span></td>
       <td class="pct">{{ "%.1f" % (100 * p) }}%</td></tr>{% endfor %}</table>

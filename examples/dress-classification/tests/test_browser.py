@@ -53,7 +53,7 @@ def readme_pictures(tmp_path_factory) -> dict[str, Path]:
         target = EXAMPLE / name
         existed = target.exists()
         saved = target.read_bytes() if existed else None
-        subprocess.run(words, cwd=REPOSITORY, env=env, check=True, timeout=600)  # noqa: S603
+        subprocess.run(words, cwd=REPOSITORY, env=env, check=True, timeout=600)
         pictures[name] = keep / name
         shutil.copyfile(target, pictures[name])
         if saved is None:
@@ -104,9 +104,7 @@ def browser(tmp_path_factory):
 def screenshots(tmp_path_factory) -> Path:
     """Where screenshots go: DSP_DRESS_SCREENSHOTS, or a temporary directory."""
     chosen = os.environ.get("DSP_DRESS_SCREENSHOTS")
-    directory = (
-        (REPOSITORY / chosen).resolve() if chosen else tmp_path_factory.mktemp("screens")
-    )
+    directory = (REPOSITORY / chosen).resolve() if chosen else tmp_path_factory.mktemp("screens")
     directory.mkdir(parents=True, exist_ok=True)
     return directory
 

@@ -95,7 +95,7 @@ def test_outliers_pull_probabilities_apart_from_dresses():
     outliers = data.make_outliers(64, 32, seed=1)
     assert outliers.shape == (64, 32, 32, 3) and outliers.dtype == np.float32
     network = models.build_model(32, len(data.COLORS))
-    models.train(network, images, colors, epochs=4, outliers=outliers)
+    models.train(network, images, colors, epochs=6, outliers=outliers)
     dresses = models.probabilities(network, images[:64]).max(axis=1)
     others = models.probabilities(network, data.make_outliers(64, 32, seed=2)).max(axis=1)
     assert np.median(others) < np.median(dresses)

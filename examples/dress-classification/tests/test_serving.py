@@ -4,6 +4,7 @@ import base64
 import json
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -66,7 +67,7 @@ def test_the_model_server_listens_on_loopback_only(model_server):
     port = int(model_server.rsplit(":", 1)[1])
     listening = {}
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in open(table).read().splitlines()[1:]:
+        for line in Path(table).read_text().splitlines()[1:]:
             fields = line.split()
             address, state = fields[1], fields[3]
             if state == "0A":  # LISTEN
