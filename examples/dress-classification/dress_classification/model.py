@@ -88,7 +88,7 @@ def train(
     images: np.ndarray,
     labels: np.ndarray,
     epochs: int,
-    batch_size: int = 32,
+    batch_size: int = 16,
     seed: int = 0,
     verbose: Any = SILENT,
     outliers: np.ndarray | None = None,
@@ -126,7 +126,8 @@ def train(
         .map(lambda x, y: (tf.image.random_flip_left_right(x, seed=seed), y))
         .prefetch(2)
     )
-    return model.fit(batches, epochs=epochs, verbose=verbose)
+    # shuffle=False: the dataset shuffles itself (Keras warns otherwise)
+    return model.fit(batches, epochs=epochs, shuffle=False, verbose=verbose)
 
 
 def choose_threshold(top: np.ndarray, correct: np.ndarray, keep: float = 0.99) -> float:

@@ -40,9 +40,9 @@ body{font-family:sans-serif;max-width:52em;margin:2em auto;padding:0 1em;color:#
 #chosen{max-width:10em;max-height:10em;border:1px solid #ccc}
 .result{display:flex;gap:2em;align-items:flex-start;margin-top:1.5em}
 .result img{max-width:{{ preview }}px;border:1px solid #ccc}
-.tables{display:grid;grid-template-columns:repeat(2,20em);gap:2em}
+.tables{display:grid;grid-template-columns:repeat(2,16em);gap:2em}
 .tables h2{font-size:1.15em;margin:.2em 0 .5em}
-table{border-collapse:collapse;table-layout:fixed;width:20em}
+table{border-collapse:collapse;table-layout:fixed;width:16em}
 td{padding:.2em .4em;text-align:left;white-space:nowrap}
 td.name{width:5em}td.pct{width:4em;text-align:right}
 .bar{background:#4a7bd0;height:.7em;display:inline-block}
@@ -80,7 +80,7 @@ from this picture. Its best guesses are below; try a photo of one whole dress, s
     {% set ranked = answer.probabilities | dictsort(by="value", reverse=true) %}
     <table id="{{ task }}-table">{% for name, p in ranked %}
       <tr><td class="name">{{ name }}</td>
-      <td><span class="bar" style="width:{{ (p * 9) | round(2) }}em"></span></td>
+      <td><span class="bar" style="width:{{ (p * 6) | round(2) }}em"></span></td>
       <td class="pct">{{ "%.1f" % (100 * p) }}%</td></tr>{% endfor %}</table>
     </div>
   {% endfor %}
@@ -106,6 +106,7 @@ from this picture. Its best guesses are below; try a photo of one whole dress, s
     chosen.src = URL.createObjectURL(file);
     chosen.hidden = false;
   }
+  chosen.addEventListener("error", function () { chosen.hidden = true; });
   input.addEventListener("change", function () { show(input.files[0]); });
   ["dragenter", "dragover"].forEach(function (name) {
     drop.addEventListener(name, function (event) {

@@ -75,6 +75,8 @@ def test_compiled_pipeline_runs_every_step_in_the_image_without_installing(tmp_p
     assert set(tasks["export-models"]["dependentTasks"]) == {
         "train-classifier",
         "train-classifier-2",
+        "evaluate-classifier",
+        "evaluate-classifier-2",
     }
     secrets = documents[1]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
     assert set(secrets) == {"exec-load-images", "exec-export-models"}
