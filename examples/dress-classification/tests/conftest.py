@@ -21,9 +21,9 @@ import pytest
 from examples_support import free_port, needs
 
 EXAMPLE = Path(__file__).resolve().parent.parent
-# A smaller run than the default (4,096 images, 14 + 6 epochs, more steps per epoch) to keep CI near two minutes on
+# A smaller run than the default (4,096 images, 14 + 6 epochs) to keep CI near two minutes on
 # two cores; its bars (tests/test_pipeline.py) are close to the default run's.
-PIPELINE_ARGUMENTS = {"n_train": 1536, "n_test": 384, "length_epochs": 14, "color_epochs": 4}
+PIPELINE_ARGUMENTS = {"n_train": 1536, "n_test": 384, "length_epochs": 14, "color_epochs": 8}
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from dress_classification import data, pipeline
 STEPS = {"load-images", "train-classifier", "evaluate-classifier", "export-models"}
 # The test run is smaller than the default local run (length >= 0.97, color >= 0.99, see the
 # README); on its own held-out images it must come close.
-MIN_ACCURACY = {"length": 0.93, "color": 0.98}
+MIN_ACCURACY = {"length": 0.93, "color": 0.97}
 
 
 def executor_output(run_dir, task):
