@@ -61,6 +61,6 @@ if len(labels) != 2:
 print(f"offline check: the served page classified the picture ({', '.join(labels)})")
 PY
 stop
-# the test command (its quickest tests: type checks plus the data generator)
-./dev tox -e examples-dress -- examples/dress-classification/tests/test_data.py
+# the test command (type checks plus its quickest tests, those of the data generator)
+./dev tox -e examples-dress -- -k test_data
 echo "offline check: every documented dress-classification command worked without network"
