@@ -82,7 +82,7 @@ def train_classifier(
     network = models.build_model(
         images.shape[1], len(classes), backbone, "imagenet" if pretrained else None, precision
     )
-    outliers = data.make_outliers(len(images) // 8, images.shape[1], seed + 100)
+    outliers = data.make_outliers(len(images) // 4, images.shape[1], seed + 100)
     history = models.train(network, images, labels, epochs, seed=seed, outliers=outliers)
     # Keras names its format by the file extension: the artifact is a directory holding it.
     os.makedirs(model.path, exist_ok=True)
