@@ -166,11 +166,13 @@ def make_outliers(n: int, size: int, seed: int) -> np.ndarray:
             scene = _background(size * SUPERSAMPLE, rng).resize((size, size), Image.Resampling.BOX)
             pixels = np.asarray(scene, dtype=np.float32) / 255.0
         elif kind == 1:  # noise, coarse or fine
-            cells = int(rng.integers(2, size + 1))
+            # finer than the model's input too: a bigger noise picture squashed the way
+            # `prepare_image` squashes an upload (blurred towards grey), as the page sees it
+            cells = int(rng.integers(2, 3 * size + 1))
+            resample = Image.Resampling.NEAREST if cells <= size else Image.Resampling.BILINEAR
             coarse = rng.random((cells, cells, 3)).astype(np.float32)
             grid = Image.fromarray((coarse * 255).astype(np.uint8), "RGB")
-            pixels = np.asarray(grid.resize((size, size), Image.Resampling.NEAREST), np.float32)
-            pixels = pixels / 255.0
+            pixels = np.asarray(grid.resize((size, size), resample), np.float32) / 255.0
         else:  # blobs in dress colors on a scene, none shaped like a figure
             scene = _background(size, rng)
             draw = ImageDraw.Draw(scene)
