@@ -31,14 +31,32 @@ def test_both_models_are_accurate_and_choose_a_threshold(
     print(f"{task} accuracy on held-out images: {metrics[f'{task}_accuracy']:.3f}")
     assert metrics[f"{task}_accuracy"] >= MIN_ACCURACY[task]
     assert metrics[f"{task}_chance"] == pytest.approx(1 / (4 if task == "length" else 8))
-    # the threshold keeps most dresses confident and sends most non-dresses below it (for
-    # each task alone; the page is unsure when either is, and the default run reaches 0.97)
+    # the threshold keeps most dresses confident; the non-dresses below it are the page's
+    # verdict over both tasks (test_the_page_is_unsure_of_most_non_dresses)
     assert 1 / (4 if task == "length" else 8) < metrics[f"{task}_threshold"] < 1
-    assert metrics[f"{task}_not_dresses_below"] >= 0.75
+    print(f"{task} non-dresses below its threshold: {metrics[f'{task}_not_dresses_below']:.3f}")
     matrix = outputs["confusion"]["artifacts"][0]["metadata"]["confusionMatrix"]
     counts = np.array([row["row"] for row in matrix["rows"]])
     assert counts.sum() == pipeline_arguments["n_test"]
     assert np.trace(counts) / counts.sum() == pytest.approx(metrics[f"{task}_accuracy"])
+
+
+def test_the_page_is_unsure_of_most_non_dresses(exported_model):
+    """Most generated non-dress pictures get the page's "not sure".
+
+    The page is not sure when either task is below its threshold; the pictures are the
+    evaluate step's set (pipeline seed 1 + 200).
+    """
+    import tensorflow as tf
+
+    labels = json.loads((exported_model / "labels.json").read_text())
+    outliers = data.make_outliers(96, labels["image_size"], seed=1 + 200)
+    unsure = np.zeros(len(outliers), dtype=bool)
+    for task in ("length", "color"):
+        served = tf.saved_model.load(str(exported_model / task))
+        unsure |= served.serve(outliers).numpy().max(axis=1) < labels["thresholds"][task]
+    print(f"non-dresses the page is not sure of: {unsure.mean():.3f}")
+    assert unsure.mean() >= 0.75
 
 
 def test_export_holds_savedmodels_labels_and_confusion_matrices(exported_model):
