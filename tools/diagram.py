@@ -22,7 +22,7 @@ OUT = ROOT / "docs" / "architecture"
 COS_INTERFACES = {"prometheus_scrape", "grafana_dashboard", "loki_push_api"}
 AGENT = "grafana-agent-k8s"
 # airgap.yaml only renames images and local.yaml only sizes units: nothing to draw.
-OVERLAYS = ("ceph", "ldap", "cos", "backup", "tls")
+OVERLAYS = ("ceph", "ldap", "cos", "backup", "tls", "kafka")
 STYLE = {
     "ours": 'style="filled,bold", fillcolor="#e95420", fontcolor="white"',
     "charmhub": 'style=filled, fillcolor="#f2f2f2"',

@@ -9,9 +9,11 @@ Builds (or reuses) three environments under build/bench-venvs:
   (TF_ENABLE_ONEDNN_OPTS=0) and float32; the optimized runs switch oneDNN on, then bfloat16.
 
 Every run regenerates the same data from fixed seeds (the data fingerprints must agree), and the
-runs alternate stock/optimized for --rounds rounds, keeping each step's best time, so that a
-busy neighbour on the machine slows both sides alike. The result is a Markdown table on stdout
-(stock s, optimized s, speedup, quality of each) with the machine it was measured on.
+runs alternate stock/optimized for --rounds rounds, each a fresh process, the order flipped every
+round, keeping each step's best time, so that a busy neighbour on the machine slows both sides
+alike and a step timed once per process (a training) still gets the best of the rounds. The
+result is a Markdown table on stdout (stock s, optimized s, speedup, quality of each) with the
+machine it was measured on; --json keeps the rounds done so far, --report prints their table.
 
 Usage: python images/bench/bench.py [--rounds N] [--repeats N] [--only sklearn|tensorflow]
 This is a measurement, not a test: it asserts nothing about speed.
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import math
 import os
 import platform
 import subprocess
@@ -61,27 +64,46 @@ SUITES = {"sklearn": ["stock", "intel"], "tensorflow": list(RUNS)[2:]}
 def main(argv: list[str]) -> int:
     """Build the environments, run every suite for the given rounds, print the table."""
     args = parse_args(argv)
+    if args.report:
+        return print_saved(args)
     labels = [label for suite in args.only for label in SUITES[suite]]
     needed = {RUNS[label][0] for label in labels}
     venvs = {name: prepare(name, args.venvs) for name in ENVIRONMENTS if name in needed}
     load_before = os.getloadavg()
     results: dict[str, dict] = {}
     for round_number in range(args.rounds):
-        for label in labels:
+        # Every run is a fresh process; the order flips each round (stock first, then Intel
+        # first) so that neither side always runs first or while the machine warms up.
+        for label in labels if round_number % 2 == 0 else labels[::-1]:
             print(f"--- round {round_number + 1}: {label}", file=sys.stderr, flush=True)
             merge(results, label, run(label, venvs, args.repeats, args.passive_openmp))
+        if args.json:  # after every round, so that an interrupted run still leaves its figures
+            saved = {"results": results, "rounds": round_number + 1, "load": load_before}
+            args.json.write_text(json.dumps({**saved, "load_now": os.getloadavg()}, indent=1))
     check_same_data(results)
     settings = "OMP_WAIT_POLICY=passive on both sides" if args.passive_openmp else ""
     print(report(results, args.only, load_before, os.getloadavg(), settings))
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=1))
+    return 0
+
+
+def print_saved(args: argparse.Namespace) -> int:
+    """The report of the rounds a run saved with --json."""
+    if not args.json:
+        sys.exit("--report needs --json PATH")
+    saved = json.loads(args.json.read_text())
+    results = saved["results"]
+    check_same_data(results)
+    suites = [suite for suite in args.only if all(label in results for label in SUITES[suite])]
+    settings = "OMP_WAIT_POLICY=passive on both sides" if args.passive_openmp else ""
+    settings = "; ".join(filter(None, [settings, f"{saved['rounds']} round(s)"]))
+    print(report(results, suites, saved["load"], saved["load_now"], settings))
     return 0
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """Rounds, repeats, suites, where the environments live."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=2, help="alternations of stock/optimized")
+    parser.add_argument("--rounds", type=int, default=3, help="alternations of stock/optimized")
     parser.add_argument("--repeats", type=int, default=3, help="timings per step (best kept)")
     parser.add_argument("--only", action="append", choices=list(SUITES), help="suite(s) to run")
     parser.add_argument("--venvs", type=Path, default=ROOT / "build" / "bench-venvs")
@@ -91,6 +113,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="OMP_WAIT_POLICY=passive on both sides: on a machine shared with other work, "
         "OpenMP threads spinning for busy cores make XGBoost and scikit-learn timings erratic",
+    )
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="print the table of the rounds saved in --json (an interrupted run's) and exit",
     )
     args = parser.parse_args(argv)
     args.only = args.only or list(SUITES)
@@ -207,9 +234,37 @@ def report(
     if "tensorflow" in suites:
         lines += ["", "TensorFlow CNN: stock = oneDNN off, float32", "", header, rule]
         lines += tensorflow_rows(results)
+    speedups = default_speedups(results, suites)
+    if speedups:
+        lines += [
+            "",
+            f"Geometric mean of the speedups with the images' defaults ({len(speedups)} rows: "
+            f"no [patched anyway], no bf16): {geometric_mean(speedups):.2f}x",
+        ]
     notes = sorted({note for result in results.values() for note in result["notes"]})
     lines += ["", *[f"- {note}" for note in notes]]
     return "\n".join(lines)
+
+
+def default_speedups(results: dict[str, dict], suites: list[str]) -> list[float]:
+    """Stock time over optimized time for every row a notebook gets without setting anything."""
+    pairs = []
+    if "sklearn" in suites:
+        stock = by_name(results["stock"])
+        pairs += [
+            (stock[e.get("baseline", e["name"])], e)
+            for e in results["intel"]["entries"]
+            if "[patched anyway]" not in e["name"]
+        ]
+    if "tensorflow" in suites:
+        baseline = by_name(results["oneDNN off, fp32"])
+        pairs += [(baseline[e["name"]], e) for e in results["oneDNN on, fp32"]["entries"]]
+    return [stock["seconds"] / optimized["seconds"] for stock, optimized in pairs]
+
+
+def geometric_mean(values: list[float]) -> float:
+    """The n-th root of the product: the mean of ratios."""
+    return math.exp(sum(math.log(v) for v in values) / len(values))
 
 
 def machine_lines(load_before, load_after) -> list[str]:

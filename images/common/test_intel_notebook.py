@@ -6,6 +6,7 @@ machine cannot reach (AMX, no AVX-512, caps) and the import hook's contract.
 
 import sys
 import textwrap
+import types
 
 import pytest
 from intel_notebook import cpu, hooks, keras_bf16, probe, sklearn_patch
@@ -97,21 +98,44 @@ def test_auto_skips_exactly_the_estimators_measured_slower():
 
 
 @pytest.mark.parametrize(
-    ("setting", "hardware", "wanted"),
+    ("setting", "wanted"),
     [
-        (None, "amx", True),
-        (None, "avx512_bf16", True),
-        (None, None, False),
-        ("auto", "amx", True),
-        ("on", None, True),
-        ("ON", "avx512_bf16", True),
-        ("auto", "avx512_bf16", True),
-        ("off", "amx", False),
-        ("bogus", "amx", False),
+        (None, False),  # the default keeps float32 whatever the CPU
+        ("", False),
+        ("auto", False),  # no automatic mode: it cost the dress model most of its accuracy
+        ("off", False),
+        ("bogus", False),
+        ("on", True),
+        ("ON", True),
+        (" yes ", True),
+        ("1", True),
     ],
 )
-def test_keras_bf16_policy(setting, hardware, wanted):
-    assert keras_bf16.wanted(setting, hardware) is wanted
+def test_keras_bf16_only_when_switched_on(setting, wanted):
+    assert keras_bf16.wanted(setting) is wanted
+
+
+class _Policy:
+    """Records set_global_policy calls like keras.mixed_precision would take them."""
+
+    def __init__(self):
+        self.calls = []
+
+    def set_global_policy(self, name):
+        self.calls.append(name)
+
+
+@pytest.mark.parametrize(
+    ("setting", "calls"), [(None, []), ("auto", []), ("on", ["mixed_bfloat16"])]
+)
+def test_keras_policy_is_left_alone_unless_switched_on(monkeypatch, setting, calls):
+    if setting is None:
+        monkeypatch.delenv(keras_bf16.ENV, raising=False)
+    else:
+        monkeypatch.setenv(keras_bf16.ENV, setting)
+    keras = types.SimpleNamespace(mixed_precision=_Policy())
+    assert keras_bf16.apply_from_environment(keras) is bool(calls)
+    assert keras.mixed_precision.calls == calls
 
 
 def test_onednn_verbose_output_is_parsed():
@@ -181,3 +205,76 @@ def test_a_failing_hook_does_not_break_the_import(package):
     with pytest.warns(RuntimeWarning, match="boom"):
         module = importlib.import_module(package)
     assert module.VALUE == 41
+
+
+class _FakeExtension(types.ModuleType):
+    """Stands in for sklearnex: records patches; importing it re-enters the hook."""
+
+    def __init__(self, reenter):
+        super().__init__("sklearnex")
+        self.patched = []
+        self._reenter = reenter
+
+    def get_patch_names(self):
+        self._reenter()  # as sklearnex's own imports of sklearn.svm etc. would
+        return SUPPORTED
+
+    def patch_sklearn(self, name, verbose):
+        self.patched.append(list(name))
+
+
+@pytest.fixture
+def fresh_patch_state(monkeypatch):
+    """sklearn_patch as in a new interpreter, with a fake sklearnex."""
+    monkeypatch.setattr(sklearn_patch, "_applied", [])
+    monkeypatch.delenv(sklearn_patch.ENV, raising=False)
+    extension = _FakeExtension(lambda: sklearn_patch.apply_from_environment())
+    monkeypatch.setitem(sys.modules, "sklearnex", extension)
+    return extension
+
+
+def test_the_patch_is_applied_once_although_sklearnex_re_enters(fresh_patch_state):
+    first = sklearn_patch.apply_from_environment(fresh_patch_state)
+    again = sklearn_patch.apply_from_environment(fresh_patch_state)
+    assert fresh_patch_state.patched == [SUPPORTED[:3]]
+    assert first.names == again.names == SUPPORTED[:3]
+
+
+def test_the_patch_waits_while_the_notebook_imports_sklearnex(fresh_patch_state, monkeypatch):
+    svm = types.ModuleType("sklearn.svm")
+    monkeypatch.setitem(sys.modules, "sklearn.svm", svm)
+    fresh_patch_state.__spec__ = types.SimpleNamespace(_initializing=True)
+    assert sklearn_patch.apply_from_environment(svm).names == []
+    assert fresh_patch_state.patched == []
+    fresh_patch_state.__spec__ = types.SimpleNamespace(_initializing=False)
+    assert sklearn_patch.apply_from_environment(fresh_patch_state).names == SUPPORTED[:3]
+
+
+def test_modules_other_than_estimator_modules_do_not_apply_the_patch(fresh_patch_state):
+    # xgboost 3.2 (xgboost/compat.py, sklearn.py) imports only these: patching there cost its
+    # import without accelerating anything.
+    for name in ("sklearn.base", "sklearn.metrics", "sklearn.model_selection", "sklearn.utils"):
+        assert name not in sklearn_patch.TRIGGERS
+        assert sklearn_patch.apply_from_environment(types.ModuleType(name)).names == []
+    assert fresh_patch_state.patched == []
+    assert "sklearn.svm" in sklearn_patch.TRIGGERS
+
+
+def test_prefix_hook_runs_for_every_submodule_outermost_last(package):
+    import importlib
+
+    root = importlib.import_module(package).__path__[0]
+    with open(f"{root}/inner.py", "w") as out:
+        out.write("X = 1\n")
+    with open(f"{root}/outer.py", "w") as out:
+        out.write(f"from {package} import inner\n")
+    seen = []
+    hooks.after_imports_under(f"{package}.", lambda module: seen.append(module.__name__))
+    try:
+        importlib.import_module(f"{package}.outer")
+    finally:
+        hooks.stop_after_imports_under(f"{package}.")
+    importlib.import_module(f"{package}.inner")  # already there: no hook
+    assert seen == [f"{package}.inner", f"{package}.outer"]
+    for name in ("outer", "inner"):
+        sys.modules.pop(f"{package}.{name}", None)

@@ -4,6 +4,7 @@ Runs under pytest in CI (a virtual environment built from requirements.txt, with
 installed as in the image) and as `python smoke_test.py` inside the built image.
 """
 
+import functools
 import json
 import sys
 
@@ -63,6 +64,20 @@ def test_list_patches_only_the_named_estimators_and_reports_unknown_names():
     assert "sklearn.svm.Nonsense" in result.stderr
 
 
+def test_importing_sklearnex_first_still_patches_without_a_warning():
+    # Intel's documented start (`from sklearnex import patch_sklearn`) imports sklearnex first.
+    result = probe.python(
+        """
+        import sklearnex
+        from sklearn.cluster import KMeans
+        print(KMeans.__module__)
+        """,
+        env={sklearn_patch.ENV: None},
+    )
+    assert result.stdout.splitlines()[-1].startswith("sklearnex."), result.stdout
+    assert "intel_notebook" not in result.stderr, result.stderr
+
+
 def test_onedal_computes_the_patched_estimators():
     result = probe.python(
         """
@@ -90,18 +105,43 @@ def test_onedal_computes_the_patched_estimators():
         assert f"{step}: running accelerated version on CPU" in result.stderr, step
 
 
-def test_xgboost_is_the_cpu_build():
+@functools.cache
+def xgboost_facts() -> dict:
+    """One interpreter that imports XGBoost first, as the price-optimization example does."""
     result = probe.python(
         """
-        import importlib.metadata, json, xgboost
+        import importlib.metadata, json, sys, xgboost
+        loaded = "sklearnex" in sys.modules
+        from sklearn.svm import SVC
+        import sklearnex
         names = [d.metadata["Name"] for d in importlib.metadata.distributions()]
-        print(json.dumps({"cuda": xgboost.build_info().get("USE_CUDA"), "names": names}))
-        """
+        print(json.dumps({
+            "cuda": xgboost.build_info().get("USE_CUDA"), "names": names,
+            "sklearnex_loaded_by_xgboost": loaded, "svc": SVC.__module__,
+            "patch_names": sklearnex.get_patch_names(),
+        }))
+        """,
+        env={sklearn_patch.ENV: None},
     )
-    info = json.loads(result.stdout.splitlines()[-1])
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def test_xgboost_is_the_cpu_build():
+    info = xgboost_facts()
     assert info["cuda"] is False
     assert "xgboost-cpu" in info["names"]
     assert not [name for name in info["names"] if name.lower().startswith("nvidia")]
+
+
+def test_importing_xgboost_leaves_the_extension_unloaded_until_an_estimator_module():
+    # XGBoost imports scikit-learn's base classes: loading oneDAL there only slowed its import.
+    info = xgboost_facts()
+    assert info["sklearnex_loaded_by_xgboost"] is False
+    assert info["svc"] == "sklearnex.svm._classes"
+    # Every estimator sklearnex can patch lives in a module whose import applies the patch.
+    estimators = [n for n in info["patch_names"] if n.rsplit(".", 1)[1][:1].isupper()]
+    triggers = tuple(f"{module}." for module in sklearn_patch.TRIGGERS)
+    assert [n for n in estimators if not n.startswith(triggers)] == []
 
 
 def test_daal4py_conversion_predicts_what_xgboost_predicts():

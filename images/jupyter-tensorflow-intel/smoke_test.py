@@ -1,4 +1,4 @@
-"""Smoke test of jupyter-tensorflow-intel: TensorFlow runs on oneDNN, bfloat16 where asked.
+"""Smoke test of jupyter-tensorflow-intel: TensorFlow runs on oneDNN, float32 unless bf16 is asked.
 
 Runs under pytest in CI (a virtual environment built from requirements.txt, with intel_notebook
 installed as in the image) and as `python smoke_test.py` inside the built image.
@@ -65,7 +65,6 @@ def test_onednn_switched_off_runs_no_onednn_convolution():
 
 
 def test_onednn_obeys_the_instruction_set_cap():
-    # A cap below bfloat16 also keeps the automatic policy in float32 (no bf16 kernels there).
     facts, output = run_convolution(ONEDNN_MAX_CPU_ISA="AVX2")
     assert facts["policy"] == "float32"
     assert "AVX2" in probe.onednn_isa_line(output)
@@ -75,10 +74,12 @@ def test_onednn_obeys_the_instruction_set_cap():
     assert all("avx512" not in line for line in kernels), kernels
 
 
-def test_bf16_auto_follows_the_cpu():
-    facts, _ = run_convolution()
-    expected = "mixed_bfloat16" if cpu.usable_bf16_hardware() else "float32"
-    assert facts["policy"] == expected
+def test_the_default_keeps_float32_even_with_bf16_hardware():
+    # bfloat16 changed the dress example's accuracy: it is a switch, never a default.
+    facts, output = run_convolution()
+    assert facts["policy"] == "float32"
+    assert facts["compute"] == "float32"
+    assert all("src:f32" in line for line in probe.onednn_executions(output, "convolution"))
 
 
 def test_bf16_on_runs_bfloat16_kernels():
@@ -98,7 +99,7 @@ def test_bf16_off_keeps_float32():
 
 def test_keras_does_not_jit_compile_on_cpu():
     # XLA on CPU halves bfloat16 inference speed; Keras' "auto" must leave it off here.
-    facts, _ = run_convolution()
+    facts, _ = run_convolution(**{keras_bf16.ENV: "on"})
     assert facts["jit"] is False
 
 

@@ -10,7 +10,7 @@ from demo_charm import CONFIG, META, DemoCharm
 
 # The real Ceph RADOS Gateway fixtures (ceph_rgw, ceph_rgw_https, ceph_cluster); pytester
 # checks how they behave without Ceph.
-pytest_plugins = ["dsplib.testing", "pytest_ceph_rgw", "pytester"]
+pytest_plugins = ["dsplib.testing", "pytest_ceph_rgw", "pytest_tinyproxy", "pytester"]
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@ from pathlib import Path
 
 import jinja2
 import pytest
-from lightkube.core.exceptions import ApiError
 from lightkube.core.exceptions import httpx as lk_httpx  # pyright: ignore[reportPrivateImportUsage]
 
 from dsplib import kubernetes as k8s
@@ -263,9 +262,18 @@ def test_timeouts_are_transient(kube: FakeKubernetes):
         engine(kube).apply(rendered(), None)
 
 
-def test_invalid_object_is_a_bug_and_propagates(kube: FakeKubernetes):
-    kube.fail(422, verb="apply")
-    with pytest.raises(ApiError):
+@pytest.mark.parametrize("code", [400, 422])
+def test_an_invalid_object_is_rejected_not_a_hook_error(kube: FakeKubernetes, code: int):
+    """A config value can make an object the API refuses: the charm must say so, not crash."""
+    kube.fail(code, verb="apply")
+    with pytest.raises(k8s.RejectedError, match=f"Kubernetes API {code}"):
+        engine(kube).apply(rendered(), None)
+
+
+@pytest.mark.parametrize("code", [401, 410, 502])
+def test_other_answers_of_the_way_to_the_api_are_transient(kube: FakeKubernetes, code: int):
+    kube.fail(code, verb="apply")
+    with pytest.raises(k8s.TransientError, match=str(code)):
         engine(kube).apply(rendered(), None)
 
 
@@ -410,3 +418,10 @@ def test_fake_reactions_play_the_part_of_controllers(kube: FakeKubernetes):
     objects.discover([("kubeflow.org", "Profile")])
     objects.create({"apiVersion": "kubeflow.org/v1", "kind": "Profile", "metadata": {"name": "b"}})
     assert objects.read(k8s.ObjectRef("v1", "Namespace", "b")) is not None
+
+
+def test_a_missing_namespace_is_undefined_not_jinjas_namespace_class(tmp_path: Path):
+    template = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n"
+    (tmp_path / "cm.yaml.j2").write_text(template + "  namespace: {{ namespace | to_json }}\n")
+    with pytest.raises(jinja2.UndefinedError, match="namespace"):
+        k8s.render(tmp_path, {})

@@ -80,6 +80,16 @@ def test_the_last_failure_shows_on_hooks_that_do_not_reconcile(ctx, kube: FakeKu
     assert out.unit_status == testing.BlockedStatus("run: juju trust demo --scope=cluster")
 
 
+def test_an_object_the_api_rejects_blocks_naming_the_config_command(ctx, kube: FakeKubernetes):
+    kube.fail(422, times=1)
+    out = ctx.run(ctx.on.config_changed(), state())
+    assert isinstance(out.unit_status, testing.BlockedStatus)
+    assert "Kubernetes API 422" in out.unit_status.message
+    assert "juju config demo" in out.unit_status.message
+    out = ctx.run(ctx.on.update_status(), out)
+    assert out.unit_status == testing.ActiveStatus()
+
+
 def test_server_errors_wait_and_retry(ctx, kube: FakeKubernetes):
     kube.fail(503, times=1)
     out = ctx.run(ctx.on.config_changed(), state())

@@ -145,3 +145,38 @@ def test_withdraw_removes_our_data_and_keeps_the_versions():
     assert out.get_relation(relation.id).local_app_data == {"_supported_versions": "- v1\n"}
     out = ctx.run(ctx.on.relation_changed(relation), testing.State(relations={relation}))
     assert "data" in out.get_relation(relation.id).local_app_data  # only the leader writes
+
+
+@pytest.mark.parametrize(
+    "versions",
+    ["yes", "1", "1.5", "v1", "{v1: 1}", "- [v1]\n", "- {v1: x}\n", "2024-13-45", "[" * 3000],
+)
+def test_versions_that_are_not_a_yaml_list_are_an_error_naming_the_relation(ctx, versions):
+    """A scalar once raised TypeError from `version` and put the charm in hook error."""
+    relation = testing.Relation(
+        "oidc-client",
+        remote_app_name="oidc-gatekeeper",
+        remote_app_data={"_supported_versions": versions, "data": yaml.safe_dump(CLIENT)},
+    )
+    with ctx(
+        ctx.on.relation_changed(relation), testing.State(leader=True, relations={relation})
+    ) as mgr:
+        mgr.run()
+        assert mgr.charm.received == []
+        assert len(mgr.charm.problems) == 1
+        assert mgr.charm.problems[0].startswith("oidc-client: ")
+        assert "oidc-gatekeeper" in mgr.charm.problems[0]
+
+
+@pytest.mark.parametrize("data", ["2024-13-45", "!!float x", "[" * 3000, "yes", "- a\n"])
+def test_data_pyyaml_cannot_construct_is_an_error_naming_the_relation(ctx, data):
+    """PyYAML raises ValueError or RecursionError, not YAMLError, for some hostile text."""
+    relation = testing.Relation(
+        "oidc-client", remote_app_data={"_supported_versions": "- v1\n", "data": data}
+    )
+    with ctx(
+        ctx.on.relation_changed(relation), testing.State(leader=True, relations={relation})
+    ) as mgr:
+        mgr.run()
+        assert mgr.charm.received == []
+        assert mgr.charm.problems[0].startswith("oidc-client: ")

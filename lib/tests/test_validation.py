@@ -76,3 +76,31 @@ def test_names_and_lists():
         v.dns_label("ns", "Team_A")
     assert v.comma_list(" a, b,,a ,c ") == ["a", "b", "c"]
     assert v.comma_list("") == []
+
+
+def test_networks_in_normal_form_without_repeats():
+    value = " 10.1.0.0/16, fd00:0::/64 ,10.1.0.0/16,10.152.183.0/24"
+    assert v.networks("cluster-cidrs", value) == ("10.1.0.0/16", "fd00::/64", "10.152.183.0/24")
+    assert v.networks("cluster-cidrs", "") == ()
+
+
+@pytest.mark.parametrize(
+    "bad", ["10.1.2.3/16", "10.1.0.0/33", "svc", "10.1.0.0/16,cluster.local", 5]
+)
+def test_bad_networks_name_the_option_and_the_item(bad):
+    with pytest.raises(
+        v.InvalidConfig, match="config cluster-cidrs: expected comma-separated CIDRs"
+    ):
+        v.networks("cluster-cidrs", bad)
+
+
+@pytest.mark.parametrize("text", ["2024-13-45", "!!float x", "!!int 0b2", "[" * 3000, "{a: [}"])
+def test_yaml_pyyaml_cannot_read_is_one_error(text: str):
+    """PyYAML raises ValueError or RecursionError, not only YAMLError, on such text."""
+    with pytest.raises(v.UnreadableYaml):
+        v.load_yaml(text)
+
+
+def test_readable_yaml_is_parsed():
+    assert v.load_yaml("- a\n- 1\n") == ["a", 1]
+    assert v.load_yaml("") is None

@@ -15,8 +15,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 FAKE = Path(__file__).resolve().parent / "fake_juju.py"
-# The charms bundle.yaml deploys from build/ (what `./dev tox -e pack` writes).
-OUR_CHARMS = ("dex", "seldon-core", "spark-operator", "intel-notebooks")
+# Every charm of charms/, packed into build/ (what `./dev tox -e pack` writes): the bundle and
+# the overlays name some of them.
+OUR_CHARMS = tuple(sorted(p.parent.name for p in ROOT.glob("charms/*/charmcraft.yaml")))
 
 
 class FakeJuju:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import jubilant
 import pytest
@@ -66,6 +67,34 @@ def test_wrong_keys_block_and_good_keys_unblock(deployed: jubilant.Juju, server:
     assert "fix the keys given to s3-integrator" in message
     assert "not-the-secret-key" not in message
     set_keys(deployed, S3_APP, server.access_key, server.secret_key)
+    deployed.wait(lambda status: jubilant.all_active(status, APP), timeout=10 * 60)
+
+
+PROXY_KEYS = ("juju-http-proxy", "juju-https-proxy", "juju-no-proxy")
+
+
+def test_the_model_proxy_is_used_unless_juju_no_proxy_lists_the_gateway(
+    deployed: jubilant.Juju, server: S3Server
+):
+    """docs/how-to/proxy.md: a proxy that is down blocks naming it, until NO_PROXY lists S3."""
+    closed = "http://127.0.0.1:9"  # nothing listens there in the charm's pod
+    gateway = urlsplit(server.endpoint).hostname or ""
+    deployed.model_config(
+        {
+            "juju-http-proxy": closed,
+            "juju-https-proxy": closed,
+            "juju-no-proxy": "127.0.0.1,localhost,::1",
+            "update-status-hook-interval": "30s",  # model config changes run no hook
+        }
+    )
+    try:
+        deployed.wait(lambda status: jubilant.all_blocked(status, APP), timeout=10 * 60)
+        message = deployed.status().apps[APP].app_status.message
+        assert f"HTTP proxy {closed} refused the connection" in message
+        deployed.model_config({"juju-no-proxy": f"127.0.0.1,localhost,::1,{gateway}"})
+        deployed.wait(lambda status: jubilant.all_active(status, APP), timeout=10 * 60)
+    finally:
+        deployed.model_config(reset=[*PROXY_KEYS, "update-status-hook-interval"])
     deployed.wait(lambda status: jubilant.all_active(status, APP), timeout=10 * 60)
 
 

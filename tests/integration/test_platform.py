@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import jubilant
@@ -45,7 +46,12 @@ SeldonDeployment = create_namespaced_resource(
     "machinelearning.seldon.io", "v1", "SeldonDeployment", "seldondeployments"
 )
 PROFILE = "platform-it"
-OURS = ("dex", "seldon-core", "spark-operator", "intel-notebooks")
+# The packed charms bundle.yaml deploys from build/.
+OURS = sorted(
+    Path(app["charm"]).stem
+    for app in yaml.safe_load((ROOT / "bundle.yaml").read_text())["applications"].values()
+    if str(app["charm"]).startswith("./build/")
+)
 # Charmed Kubeflow's charms expect their model to be called kubeflow (bundle.yaml).
 MODEL = "kubeflow"
 
@@ -174,7 +180,8 @@ def test_spark_application_completes(profile: str, kube: Client, tmp_path):
 def test_seldon_deployment_answers_a_prediction(
     profile: str, kube: Client, platform: jubilant.Juju
 ):
-    sdep = yaml.safe_load((ROOT / "charms/seldon-core/examples/sklearn-iris.yaml").read_text())
+    example = ROOT / "charms" / "kubeflow-seldon-core" / "examples" / "sklearn-iris.yaml"
+    sdep = yaml.safe_load(example.read_text())
     sdep["metadata"]["namespace"] = profile
     kube.apply(SeldonDeployment(sdep), field_manager="it")
 

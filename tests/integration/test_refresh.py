@@ -40,7 +40,7 @@ SparkApplication = create_namespaced_resource(
 APPS = ("seldon-core", "spark-operator", "kubeflow-backup")
 NAMESPACE = "refresh-it"
 S3_APP = "refresh-s3"
-SELDON_EXAMPLE = ROOT / "charms" / "seldon-core" / "examples" / "sklearn-iris.yaml"
+SELDON_EXAMPLE = ROOT / "charms" / "kubeflow-seldon-core" / "examples" / "sklearn-iris.yaml"
 SPARK_EXAMPLES_JAR = (
     "local:///opt/spark/examples/jars/spark-examples_2.13-4.0.1.jar"  # in the spark image
 )

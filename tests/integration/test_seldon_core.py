@@ -23,14 +23,14 @@ SeldonDeployment = create_namespaced_resource(
 VirtualService = create_namespaced_resource(
     "networking.istio.io", "v1beta1", "VirtualService", "virtualservices"
 )
-EXAMPLE = ROOT / "charms" / "seldon-core" / "examples" / "sklearn-iris.yaml"
+EXAMPLE = ROOT / "charms" / "kubeflow-seldon-core" / "examples" / "sklearn-iris.yaml"
 NAMESPACE = "seldon-it"
 
 
 @pytest.fixture(scope="module")
 def deployed(juju: jubilant.Juju) -> jubilant.Juju:
-    charm = packed("seldon-core")
-    meta = yaml.safe_load((ROOT / "charms/seldon-core/charmcraft.yaml").read_text())
+    charm = packed("kubeflow-seldon-core")
+    meta = yaml.safe_load((ROOT / "charms/kubeflow-seldon-core/charmcraft.yaml").read_text())
     image = meta["resources"]["oci-image"]["upstream-source"]
     juju.deploy(charm, "seldon-core", resources={"oci-image": image}, trust=True)
     juju.deploy(

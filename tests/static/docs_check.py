@@ -70,6 +70,10 @@ CHARMHUB_APPS = {
     # Charmed Kubeflow's MinIO, whose keys the artifact migration reads (canonical/minio-operator
     # config.yaml: access-key, secret-key)
     "minio": "minio",
+    # the machine model of infrastructure/bundle.yaml (docs/how-to/proxy.md)
+    "containerd": "containerd",
+    "kubernetes-control-plane": "kubernetes-control-plane",
+    "calico": "calico",
 }
 KNOWN_EXTENSIONS = (
     ".py", ".md", ".yaml", ".yml", ".json", ".toml", ".ini", ".sh", ".txt", ".j2", ".svg",

@@ -45,7 +45,7 @@ def test_every_rule_directory_is_checked():
     on_disk = {p.parent for p in ROOT.glob("charms/*/src/prometheus_alert_rules/*")}
     on_disk |= {p.parent for p in (ROOT / "lib").glob("**/prometheus_alert_rules/*")}
     assert on_disk == {r.rules_dir for r in RULE_SETS}
-    assert {"dex", "seldon-core", "spark-operator"} <= {r.name for r in RULE_SETS}
+    assert {"dex", "kubeflow-seldon-core", "spark-operator"} <= {r.name for r in RULE_SETS}
 
 
 @pytest.mark.parametrize("rules", RULE_SETS, ids=lambda r: r.name)
@@ -81,7 +81,7 @@ def test_alerts_fire_when_they_should_and_only_then(
 @pytest.mark.parametrize(
     ("charm", "alert", "down_job", "up_job"),
     [
-        ("seldon-core", "SeldonOperatorDown", "models", "manager"),
+        ("kubeflow-seldon-core", "SeldonOperatorDown", "models", "manager"),
         ("spark-operator", "SparkOperatorDown", "webhook", "controller"),
         ("spark-operator", "SparkOperatorWebhookDown", "controller", "webhook"),
     ],

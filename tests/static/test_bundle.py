@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bundles import ROOT, endpoints_of, load, merge, our_charm
 from conftest import CHARM_DIRS
@@ -75,10 +76,28 @@ def test_every_charm_of_ours_is_in_the_bundle():
         assert charm_dir.name in deployed, f"{charm_dir.name} is in no bundle or overlay"
 
 
+def uses_kubernetes_api(charm: str) -> bool:
+    """A charm that talks to the Kubernetes API says so with `assumes: [k8s-api]`."""
+    meta = yaml.safe_load((ROOT / "charms" / charm / "charmcraft.yaml").read_text())
+    return "k8s-api" in (meta.get("assumes") or [])
+
+
+def test_a_charm_that_does_not_assume_k8s_api_has_no_kubernetes_client():
+    """Without trust a charm's API calls get 403: only charms assuming k8s-api may call it."""
+    for charm_dir in CHARM_DIRS:
+        if uses_kubernetes_api(charm_dir.name):
+            continue
+        for source in (charm_dir / "src").rglob("*.py"):
+            text = source.read_text()
+            for client in ("lightkube", "dsplib.kubernetes", "dsplib.manifests"):
+                assert client not in text, f"{source}: add k8s-api to assumes and deploy trusted"
+
+
 @pytest.mark.parametrize("name", DEPLOYMENTS)
 def test_charms_that_use_the_kubernetes_api_are_trusted(name: str):
     for app, spec in DEPLOYMENTS[name]["applications"].items():
-        if our_charm(spec) is not None:
+        charm = our_charm(spec)
+        if charm is not None and uses_kubernetes_api(charm):
             assert spec.get("trust") is True, f"{app}: deploy with trust: true"
 
 

@@ -20,7 +20,7 @@ def metadata(charm_dir: Path) -> dict:
 
 
 def test_there_are_charms():
-    assert "seldon-core" in charm_ids
+    assert "kubeflow-seldon-core" in charm_ids
 
 
 @pytest.mark.parametrize("charm_dir", CHARM_DIRS, ids=charm_ids)

@@ -47,7 +47,7 @@ def promtool() -> str:
 
 
 def test_every_charm_dashboard_is_checked():
-    assert {"dex", "seldon-core", "spark-operator"} <= {charm_of(p) for p in DASHBOARDS}
+    assert {"dex", "kubeflow-seldon-core", "spark-operator"} <= {charm_of(p) for p in DASHBOARDS}
 
 
 @pytest.mark.parametrize("path", DASHBOARDS, ids=charm_of)

@@ -30,7 +30,7 @@ def test_every_image_is_pinned_to_a_tag_or_digest():
 
 def test_our_operator_images_are_listed():
     images = set(image_list())
-    for charm in ("seldon-core",):
+    for charm in ("kubeflow-seldon-core",):
         meta = load(ROOT / "charms" / charm / "charmcraft.yaml")
         for resource in meta["resources"].values():
             assert resource["upstream-source"] in images

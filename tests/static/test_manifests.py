@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from conftest import CHARM_DIRS, ROOT
-from dsplib.testing import validate_manifests
+from dsplib.testing import unquoted_expressions, validate_manifests
 
 OUT = ROOT / "build" / "manifests"
 CRDS = [yaml.safe_load(p.read_text()) for p in sorted((ROOT / "tests" / "crds").glob("*.yaml"))]
@@ -43,3 +43,31 @@ def test_rendered_objects_validate_and_are_kept_for_the_scan(charm_dir: Path):
     validate_manifests(objects, CRDS)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / f"{charm_dir.name}.yaml").write_text(yaml.safe_dump_all(objects))
+
+
+TEMPLATED = [d for d in CHARM_DIRS if (d / "src" / "templates").is_dir()]
+CHECK_NAMES = (
+    "import render; from dsplib.testing import check_values_stay_strings as check; "
+    "check(render.rendered_with)"
+)
+
+
+@pytest.mark.parametrize("charm_dir", TEMPLATED, ids=[d.name for d in TEMPLATED])
+def test_every_templated_scalar_goes_through_to_json(charm_dir: Path):
+    """A bare `{{ namespace }}` makes the model `null` a YAML null and `123` a number."""
+    assert unquoted_expressions(charm_dir / "src" / "templates") == []
+
+
+@pytest.mark.parametrize("charm_dir", TEMPLATED, ids=[d.name for d in TEMPLATED])
+def test_names_yaml_reads_as_other_types_render_as_strings(charm_dir: Path):
+    """Names YAML would read as numbers, booleans, dates or null stay strings.
+
+    Every template, rendered with `123`, `yes`, `null`, `0x1f`, `2024-01-01`, ... as the
+    application, model and configured names, holds exactly those strings.
+    """
+    paths = [charm_dir / "src", charm_dir / "tests" / "unit", ROOT / "tests" / "ceph"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, paths))}
+    proc = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", CHECK_NAMES], cwd=charm_dir, env=env, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]

@@ -33,11 +33,27 @@ CRDS = [yaml.safe_load(p.read_text()) for p in sorted((ROOT / "tests" / "crds").
 CHECKS_S3 = {"kubeflow-object-storage"}
 # Statuses a charm rightly shows with only this one relation.
 EXPECTED = {
-    ("seldon-core", "s3-credentials"): (
+    ("kubeflow-seldon-core", "s3-credentials"): (
         "blocked",
         "integrate secrets with resource-dispatcher to deliver S3 credentials",
     ),
+    ("kafka-profiles", "secrets"): (
+        "blocked",
+        "integrate with Kafka: juju integrate kafka-profiles kafka-k8s",
+    ),
+    ("kafka-profiles", "pod-defaults"): (
+        "blocked",
+        "integrate with Kafka: juju integrate kafka-profiles kafka-k8s",
+    ),
+    ("kafka-profiles", "kafka"): (
+        "blocked",
+        "integrate secrets and pod-defaults with resource-dispatcher for Kafka access in profiles",
+    ),
     ("spark-operator", "s3-credentials"): (
+        "blocked",
+        "integrate secrets and pod-defaults with resource-dispatcher for S3 access in profiles",
+    ),
+    ("flink-operator", "s3-credentials"): (
         "blocked",
         "integrate secrets and pod-defaults with resource-dispatcher for S3 access in profiles",
     ),
@@ -104,7 +120,7 @@ def other_side(interface: str, other_app: str, tmp_path: Path) -> dict[str, Any]
 
 
 def test_our_charms_have_relations_in_the_bundle():
-    assert {e[0] for e in ENDS} >= {"seldon-core", "dex", "intel-notebooks"}
+    assert {e[0] for e in ENDS} >= {"kubeflow-seldon-core", "dex", "intel-notebooks"}
 
 
 def real_s3(request: pytest.FixtureRequest) -> dict[str, Any]:

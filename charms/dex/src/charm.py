@@ -72,8 +72,24 @@ class DexCharm(ops.CharmBase):
             return None
         from charmlibs.interfaces.ldap import LdapRequirer, LdapRequirerData
 
+        class TolerantLdapRequirer(LdapRequirer):
+            """The library, minus its crash on URL lists holding non-strings.
+
+            Its own relation-changed handler validates `urls` and `ldaps_urls` by calling
+            `startswith` on each item and catches only TypeError and ValidationError: a
+            provider sending `[1]` put the hook into error (charmlibs.interfaces.ldap,
+            `LdapProviderBaseData.validate_ldap_urls`). Unreadable data is None, as the
+            library returns for other bad data; our reconcile then blocks naming the key.
+            """
+
+            def _load_provider_data(self, provider_data: dict) -> Any:
+                try:
+                    return super()._load_provider_data(provider_data)
+                except (AttributeError, ValueError):
+                    return None
+
         data = LdapRequirerData(user=self.app.name, group=self.model.name)
-        return LdapRequirer(self, "ldap", data=data)
+        return TolerantLdapRequirer(self, "ldap", data=data)
 
     def _ca_requirer(self) -> CertificateTransferRequires | None:
         """The certificate_transfer library, while a receive-ca-cert relation exists."""

@@ -234,8 +234,8 @@ def parse_connectors(text: str) -> tuple[dict[str, Any], ...]:
     if not text.strip():
         return ()
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
+        data = check.load_yaml(text)
+    except check.UnreadableYaml:
         raise check.InvalidConfig("connectors", "a YAML list of Dex connectors") from None
     if data is None:
         return ()

@@ -21,7 +21,7 @@ import ops
 import notebooks
 from dsplib import kubernetes, validation
 from dsplib.dispatch import ManifestSender
-from dsplib.manifests import KubernetesManifests
+from dsplib.manifests import KubernetesManifests, error_status
 from dsplib.reconcile import observe_reconcile
 from dsplib.status import add_statuses
 
@@ -87,7 +87,7 @@ class IntelNotebooksCharm(ops.CharmBase):
                 skipped = tuple(notebooks.skipped_nodes(nodes, settings))
                 progress = dataclasses.replace(progress, skipped=skipped)
         except kubernetes.KubernetesError as err:
-            return ops.WaitingStatus(f"cannot read pre-pull progress: {err}")
+            return error_status(err, "cannot read pre-pull progress")
         if missing:
             return ops.BlockedStatus(
                 f"prepull-image-pull-secrets: no Secret {missing[0]} in namespace "

@@ -11,8 +11,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from dsplib import validation as check
 
 PODDEFAULT_NAME = "intel-optimizations"
@@ -124,8 +122,8 @@ class Settings:
 def parse_images(value: Any) -> tuple[str, ...]:
     """The `images` option: a YAML or JSON list of distinct OCI references."""
     try:
-        items = yaml.safe_load(str(value))
-    except yaml.YAMLError as err:
+        items = check.load_yaml(str(value))
+    except check.UnreadableYaml as err:
         raise check.InvalidConfig("images", "a YAML or JSON list of image references") from err
     if not isinstance(items, list) or not items:
         raise check.InvalidConfig("images", "a non-empty YAML or JSON list of image references")
@@ -179,8 +177,8 @@ def parse_tolerations(value: Any) -> tuple[dict[str, Any], ...]:
     if not text:
         return ()
     try:
-        items = yaml.safe_load(text)
-    except yaml.YAMLError:
+        items = check.load_yaml(text)
+    except check.UnreadableYaml:
         items = None
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         raise check.InvalidConfig(option, "a YAML or JSON list of tolerations")

@@ -4,6 +4,7 @@ Everything of one backup lives under its own prefix, one object per Kubernetes o
 
     <root><id>/objects/<namespace or _cluster>/<kind>.<group or core>/<name>.json[.enc]
     <root><id>/manifest.json
+    <path>kubeflow-backup-summaries/<id>.json
 
 `<root>` is the s3 relation's path (if any) followed by `kubeflow-backups/`, `<id>` the UTC
 time of the backup and four random hex digits (`20260115-103000-a1b2`); the manifest keeps
@@ -21,6 +22,21 @@ cannot change the manifest, and through its checksums any object it lists, witho
 signature failing; a manifest copied from another backup fails because the id is bound in.
 Manifests of format 1 were written before signing: they are read as "unsigned".
 
+The manifest grows with the backup (about 250 bytes an object), so list-backups does not read
+it: each manifest carries a summary (objects, bytes, snapshots), and a signed copy of what
+list-backups shows is written next to the backups (outside `<root>`, so that every key under a
+backup's prefix is still one of its objects or its manifest), just before the manifest. That
+copy names the MD5 of the manifest's bytes, which is the ETag S3 and RGW return for an object
+stored with one PUT; list-backups trusts it only while its signature holds with our key and
+the manifest's ETag still matches, and otherwise reads the manifest as before (a backup
+written before summaries, an edited manifest, an ETag that is not an MD5). The manifest stays
+the one source of truth: the summary is a signed cache of it, and verify and restore never
+read it.
+
+Objects are moved through the bucket `Store.transfers` at a time (`bounded_map`), holding at
+most twice that many objects in memory: uploads, verification and restore keep checksums, not
+bodies (restore keeps the checked bodies in an unnamed temporary file until it applies them).
+
 No ops and no Kubernetes here.
 """
 
@@ -31,27 +47,36 @@ import binascii
 import datetime
 import hashlib
 import hmac
+import io
 import json
 import re
 import secrets
-from collections.abc import Callable, Iterable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    from dsplib.s3 import S3Client
+    from dsplib.s3 import S3Client, S3Error
 
 FORMAT = 2
 UNSIGNED_FORMAT = 1  # written before manifests were signed: read, never written
 SIGNATURE = "hmac-sha256"
 PREFIX = "kubeflow-backups/"
 MANIFEST = "manifest.json"
+SUMMARIES = "kubeflow-backup-summaries/"
+SUMMARY_FORMAT = 1
+MAX_TRANSFERS = 32
+PROGRESS_EVERY = 1000  # objects between two progress lines (each one an action-log call)
 ID_PATTERN = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{4}$")
 KEY_BYTES = 32  # AES-256
 NONCE_BYTES = 12
 CLUSTER_SCOPE = "_cluster"  # not a valid namespace name, so it cannot clash with one
 
 Progress = Callable[[str], None]
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class BackupError(Exception):
@@ -98,10 +123,41 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def bounded_map(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
+    """Call fn on each item, `workers` at a time; the results in the order of the items.
+
+    `items` is consumed in the caller's thread (it may read Kubernetes) and at most
+    2 x workers items are in flight, so memory does not grow with the number of items. The
+    first error is raised once the calls already running have ended; calls not yet started
+    are cancelled. One worker runs everything in the caller's thread.
+    """
+    if workers <= 1:
+        yield from map(fn, items)
+        return
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="transfer") as pool:
+        pending: deque[Future[R]] = deque()
+        try:
+            for item in items:
+                pending.append(pool.submit(fn, item))
+                if len(pending) >= 2 * workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def naming(err: S3Error, what: object) -> S3Error:
+    """The same error (its type tells the charm what to advise) with the object named first."""
+    err.args = (f"{what}: {err}",)
+    return err
+
+
 # -- manifest -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     """One stored object: where it is, its checksum, and which Kubernetes object it holds."""
 
@@ -117,6 +173,19 @@ class Entry:
     def __str__(self) -> str:
         where = f"{self.namespace}/" if self.namespace else ""
         return f"{self.kind} {where}{self.name}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The entry as the manifest stores it (asdict, without its deep copies)."""
+        return {
+            "key": self.key,
+            "sha256": self.sha256,
+            "size": self.size,
+            "api_version": self.api_version,
+            "kind": self.kind,
+            "name": self.name,
+            "namespace": self.namespace,
+            "encrypted": self.encrypted,
+        }
 
 
 @dataclass(frozen=True)
@@ -150,11 +219,43 @@ class Manifest:
         return sum(e.size for e in self.entries)
 
     def to_json(self, signer: Signer) -> bytes:
-        """The manifest as stored, signed."""
+        """The manifest as stored, signed: one entry a line, which a person can still read.
+
+        Entries are serialised one at a time, for the signature and again for the text, so
+        the only copy of the whole manifest held is the text itself.
+        """
         body = self._body()
         body["signed-by"] = signer.key_id
         data = {**body, SIGNATURE: signer.sign(self.id, body)}
-        return json.dumps(data, indent=1, sort_keys=True).encode()
+        out = io.BytesIO()
+        out.write(b"{\n")
+        for n, name in enumerate(sorted(data)):
+            value = data[name]
+            out.write(b",\n" if n else b"")
+            out.write(f" {json.dumps(name)}: ".encode())
+            if isinstance(value, (list, _Lazy)):
+                out.write(b"[")
+                items = 0
+                for items, item in enumerate(value, 1):
+                    out.write(b"," if items > 1 else b"")
+                    out.write(f"\n  {json.dumps(item, sort_keys=True)}".encode())
+                out.write(b"\n ]" if items else b"]")
+            else:
+                out.write(json.dumps(value, sort_keys=True).encode())
+        out.write(b"\n}\n")
+        return out.getvalue()
+
+    def summary(self, state: str = SIGNED) -> Summary:
+        """The row list-backups shows for this manifest."""
+        return Summary(
+            id=self.id,
+            time=self.created,
+            namespaces=self.namespaces,
+            objects=len(self.entries),
+            bytes=self.size,
+            state=state,
+            description=self.description,
+        )
 
     def _body(self) -> dict[str, Any]:
         return {
@@ -167,7 +268,12 @@ class Manifest:
             "key-id": self.key_id,
             "skipped-kinds": self.skipped_kinds,
             "snapshots": [asdict(s) for s in self.snapshots],
-            "objects": [asdict(e) for e in self.entries],
+            "objects": _Lazy(self.entries),
+            "summary": {
+                "objects": len(self.entries),
+                "bytes": self.size,
+                "snapshots": len(self.snapshots),
+            },
         }
 
     @classmethod
@@ -246,6 +352,40 @@ def _seal(raw: dict[str, Any], backup_id: str, signer: Signer | None) -> str:
     return OTHER_KEY if body.get("signed-by") != signer.key_id else BAD_SIGNATURE
 
 
+class _Lazy:
+    """The manifest's entries as dicts, made one at a time each time they are iterated."""
+
+    def __init__(self, entries: Sequence[Entry]):
+        self.entries = entries
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return (e.to_dict() for e in self.entries)
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def canonical_pieces(body: Mapping[str, Any]) -> Iterator[str]:
+    """The canonical JSON of a manifest body, a top-level list item at a time.
+
+    Joined, the pieces are exactly json.dumps(body, sort_keys=True, separators=(",", ":"),
+    ensure_ascii=True) (that form is compositional), without ever holding all of it.
+    """
+    yield "{"
+    for n, key in enumerate(sorted(body)):
+        value = body[key]
+        yield f"{',' if n else ''}{_canonical(key)}:"
+        if isinstance(value, (list, _Lazy)):
+            yield "["
+            for i, item in enumerate(value):
+                yield f"{',' if i else ''}{_canonical(item)}"
+            yield "]"
+        else:
+            yield _canonical(value)
+    yield "}"
+
+
 class Signer:
     """HMAC-SHA256 of a manifest's content and its backup id.
 
@@ -258,17 +398,23 @@ class Signer:
         self._key = key
         self.key_id = key_id
 
-    def sign(self, backup_id: str, body: Mapping[str, Any]) -> str:
-        """Hex HMAC of the body, bound to the backup id."""
-        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-        message = b"kubeflow-backup manifest\0" + backup_id.encode() + b"\0" + canonical.encode()
-        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+    def sign(self, backup_id: str, body: Mapping[str, Any], what: str = "manifest") -> str:
+        """Hex HMAC of the body, bound to the backup id and to what it is.
 
-    def verify(self, backup_id: str, body: Mapping[str, Any], signature: Any) -> bool:
+        What it is (a manifest or a summary) is signed in, so neither can pass for the other.
+        """
+        mac = hmac.new(self._key, f"kubeflow-backup {what}\0{backup_id}\0".encode(), "sha256")
+        for piece in canonical_pieces(body):
+            mac.update(piece.encode())
+        return mac.hexdigest()
+
+    def verify(
+        self, backup_id: str, body: Mapping[str, Any], signature: Any, what: str = "manifest"
+    ) -> bool:
         """True when `signature` is this key's HMAC of the body (compared in constant time)."""
         if not isinstance(signature, str):
             return False
-        return hmac.compare_digest(self.sign(backup_id, body), signature)
+        return hmac.compare_digest(self.sign(backup_id, body, what), signature)
 
 
 @dataclass(frozen=True)
@@ -286,6 +432,51 @@ class Summary:
     def to_dict(self) -> dict[str, Any]:
         """The row as list-backups prints it in JSON."""
         return asdict(self)
+
+    def to_json(self, manifest: bytes, signer: Signer) -> bytes:
+        """The signed copy written beside the manifest, bound to the manifest's bytes."""
+        body = {
+            "format": SUMMARY_FORMAT,
+            "id": self.id,
+            "time": self.time,
+            "namespaces": self.namespaces,
+            "objects": self.objects,
+            "bytes": self.bytes,
+            "description": self.description,
+            "manifest-md5": hashlib.md5(manifest, usedforsecurity=False).hexdigest(),
+            "signed-by": signer.key_id,
+        }
+        body[SIGNATURE] = signer.sign(self.id, body, "summary")
+        return json.dumps(body, sort_keys=True).encode()
+
+    @classmethod
+    def trusted(cls, data: bytes, backup_id: str, etag: str, signer: Signer) -> Summary | None:
+        """The row from a stored summary; None when it cannot be trusted.
+
+        Trusted: our key signed it for this backup, and the manifest beside it is still the
+        one it was made from (the manifest's ETag is the MD5 it names).
+        """
+        try:
+            raw = json.loads(data)
+            body = {k: v for k, v in raw.items() if k != SIGNATURE}
+            if raw.get("format") != SUMMARY_FORMAT or raw.get("id") != backup_id:
+                return None
+            if raw.get("manifest-md5") != etag.strip('"'):
+                return None
+            if not signer.verify(backup_id, body, raw.get(SIGNATURE), "summary"):
+                return None
+            row = cls(
+                id=backup_id,
+                time=str(raw["time"]),
+                namespaces=[str(n) for n in raw["namespaces"]],
+                objects=int(raw["objects"]),
+                bytes=int(raw["bytes"]),
+                state=SIGNED,
+                description=str(raw["description"]),
+            )
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None
+        return row
 
 
 # -- encryption of Secrets ------------------------------------------------------------------
@@ -356,16 +547,33 @@ class Store:
     """The backups in one bucket under one root prefix.
 
     `signer` signs the manifests written and checks those read; without one (no key yet)
-    manifests read are UNCHECKED and none can be written.
+    manifests read are UNCHECKED and none can be written. `transfers` objects are uploaded or
+    downloaded at a time (threads sharing the client; see dsplib.s3.S3Client).
     """
 
     def __init__(
-        self, client: S3Client, bucket: str, root: str = "", signer: Signer | None = None
+        self,
+        client: S3Client,
+        bucket: str,
+        root: str = "",
+        signer: Signer | None = None,
+        transfers: int = 1,
     ):
         self.client = client
         self.bucket = bucket
-        self.root = f"{root.strip('/')}/{PREFIX}" if root.strip("/") else PREFIX
+        path = f"{root.strip('/')}/" if root.strip("/") else ""
+        self.root = path + PREFIX
+        self.summaries_root = path + SUMMARIES
         self.signer = signer
+        self.transfers = transfers
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        """bounded_map with this store's number of transfers."""
+        return bounded_map(fn, items, self.transfers)
+
+    def summary_key(self, backup_id: str) -> str:
+        """Where the signed summary of one backup is."""
+        return f"{self.summaries_root}{backup_id}.json"
 
     def prefix(self, backup_id: str) -> str:
         """Where one backup's objects are."""
@@ -412,30 +620,46 @@ class Store:
         return manifest
 
     def summaries(self) -> tuple[list[Summary], list[str]]:
-        """Rows for every complete backup (newest first), and the ids of incomplete ones."""
+        """Rows for every complete backup (newest first), and the ids of incomplete ones.
+
+        Two small requests a backup (its manifest's ETag, its signed summary), `transfers`
+        backups at a time; the manifest itself only where the summary cannot be trusted (see
+        the module docstring).
+        """
         done: list[Summary] = []
         incomplete: list[str] = []
-        for backup_id in self.backup_ids():
-            try:
-                manifest = self.manifest(backup_id)
-            except InvalidManifest:
-                done.append(Summary(backup_id, "", [], 0, 0, "unreadable manifest"))
-                continue
-            if manifest is None:
+        ids = self.backup_ids()
+        for backup_id, row in zip(ids, self.map(self._row, ids), strict=True):
+            if row is None:
                 incomplete.append(backup_id)
-                continue
-            done.append(
-                Summary(
-                    id=backup_id,
-                    time=manifest.created,
-                    namespaces=manifest.namespaces,
-                    objects=len(manifest.entries),
-                    bytes=manifest.size,
-                    state=manifest.seal,
-                    description=manifest.description,
-                )
-            )
+            else:
+                done.append(row)
         return sorted(done, key=lambda s: (s.time, s.id), reverse=True), incomplete
+
+    def _row(self, backup_id: str) -> Summary | None:
+        try:
+            return self.summary(backup_id)
+        except InvalidManifest:
+            return Summary(backup_id, "", [], 0, 0, "unreadable manifest")
+
+    def summary(self, backup_id: str) -> Summary | None:
+        """The list-backups row of one backup, None when incomplete; InvalidManifest."""
+        from dsplib.s3 import S3NotFound
+
+        try:
+            etag = self.client.head_object(self.bucket, self.prefix(backup_id) + MANIFEST).etag
+        except S3NotFound:
+            return None
+        if self.signer is not None:
+            try:
+                data = self.client.get_object(self.bucket, self.summary_key(backup_id))
+            except S3NotFound:
+                data = b""
+            row = Summary.trusted(data, backup_id, etag, self.signer) if data else None
+            if row is not None:
+                return row
+        manifest = self.manifest(backup_id)
+        return None if manifest is None else manifest.summary(manifest.seal)
 
     def put(self, backup_id: str, key: str, data: bytes) -> None:
         """Store one object of a backup."""
@@ -457,10 +681,16 @@ class Store:
         return [key for key in self.keys(manifest.id) if key not in listed]
 
     def put_manifest(self, manifest: Manifest) -> None:
-        """Write the signed manifest: the last write of a backup, which makes it complete."""
+        """Write the signed summary, then the signed manifest.
+
+        The manifest is the last write of a backup: it makes the backup complete.
+        """
         if self.signer is None:  # pragma: no cover - the charm always passes one to writers
             raise BackupError("no key to sign the manifest with")
-        self.put(manifest.id, MANIFEST, manifest.to_json(self.signer))
+        data = manifest.to_json(self.signer)
+        summary = manifest.summary().to_json(data, self.signer)
+        self.client.put_object(self.bucket, self.summary_key(manifest.id), summary)
+        self.put(manifest.id, MANIFEST, data)
 
     def withdraw(self, backup_id: str) -> None:
         """Delete the manifest only: the backup becomes an interrupted one."""
@@ -474,8 +704,8 @@ class Store:
         if manifest in keys:  # without its manifest a half-deleted backup is never listed
             self.client.delete_object(self.bucket, manifest)
         rest = [k for k in keys if k != manifest]
-        if rest:
-            self.client.delete_objects(self.bucket, rest)
+        if keys:  # the summary goes with the rest; it is not one of the backup's keys
+            self.client.delete_objects(self.bucket, [*rest, self.summary_key(backup_id)])
         return len(keys)
 
 
@@ -507,30 +737,72 @@ class Verification:
         return ", ".join(names[:limit]) + more
 
 
-def read_back(
-    store: Store, manifest: Manifest, progress: Progress, every: int = 100
-) -> tuple[Verification, dict[str, bytes]]:
-    """Read every object of the backup and compare with the manifest's checksums."""
-    from dsplib.s3 import S3NotFound
+Keep = Callable[[Entry, bytes], None]
+MISSING, BAD = "missing", "bad"
 
+
+def check_objects(
+    store: Store,
+    backup_id: str,
+    entries: Sequence[Entry],
+    progress: Progress,
+    every: int = PROGRESS_EVERY,
+    keep: Keep | None = None,
+) -> Verification:
+    """Read every object of `entries` and compare it with its checksum.
+
+    `store.transfers` objects are read at a time; each body is dropped once checked, or handed
+    to `keep` (in this thread) when good.
+    """
     result = Verification()
-    contents: dict[str, bytes] = {}
-    total = len(manifest.entries)
-    for n, entry in enumerate(manifest.entries, 1):
-        try:
-            data = store.get(manifest.id, entry.key)
-        except S3NotFound:
+    total = len(entries)
+
+    def fetch(entry: Entry) -> tuple[Entry, str | None, bytes | None]:
+        problem, data = _fetch(store, backup_id, entry)
+        return entry, problem, data if keep is not None and problem is None else None
+
+    for n, (entry, problem, data) in enumerate(store.map(fetch, entries), 1):
+        if problem == MISSING:
             result.missing.append(str(entry))
-        else:
-            if len(data) != entry.size or sha256(data) != entry.sha256:
-                result.bad.append(str(entry))
-            elif not entry.encrypted and (wrong := mismatch(entry, data)):
-                result.mismatched.append(wrong)
-            else:
-                contents[entry.key] = data
+        elif problem == BAD:
+            result.bad.append(str(entry))
+        elif problem is not None:
+            result.mismatched.append(problem)
+        elif keep is not None and data is not None:
+            keep(entry, data)
         result.checked = n
         if n % every == 0 or n == total:
             progress(f"read {n}/{total} objects")
+    return result
+
+
+def _fetch(store: Store, backup_id: str, entry: Entry) -> tuple[str | None, bytes | None]:
+    """(what is wrong with the stored object or None, its bytes); S3 errors name the object."""
+    from dsplib.s3 import S3Error, S3NotFound
+
+    try:
+        data = store.get(backup_id, entry.key)
+    except S3NotFound:
+        return MISSING, None
+    except S3Error as err:
+        raise naming(err, f"reading {entry}") from None
+    if len(data) != entry.size or sha256(data) != entry.sha256:
+        return BAD, None
+    if not entry.encrypted and (wrong := mismatch(entry, data)):
+        return wrong, None
+    return None, data
+
+
+def read_back(
+    store: Store, manifest: Manifest, progress: Progress, every: int = PROGRESS_EVERY
+) -> tuple[Verification, dict[str, bytes]]:
+    """check_objects over the whole manifest, keeping every good body (small backups only)."""
+    contents: dict[str, bytes] = {}
+
+    def keep(entry: Entry, data: bytes) -> None:
+        contents[entry.key] = data
+
+    result = check_objects(store, manifest.id, manifest.entries, progress, every, keep)
     return result, contents
 
 

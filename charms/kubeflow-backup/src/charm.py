@@ -30,6 +30,7 @@ import lease
 from dsplib import validation
 from dsplib.kubernetes import KubernetesError
 from dsplib.manifests import KubernetesManifests
+from dsplib.proxy import ProxySettings
 from dsplib.s3_credentials import InvalidS3Data, S3Connection
 
 if TYPE_CHECKING:
@@ -88,6 +89,8 @@ class KubeflowBackupCharm(ops.CharmBase):
             inputs.settings = jobs.Settings.from_config(self.config)
         except validation.InvalidConfig as err:
             inputs.problems.append(ops.BlockedStatus(str(err)))
+        if proxy_problem := ProxySettings.from_juju().problem:
+            inputs.problems.append(ops.BlockedStatus(proxy_problem))
         if self.model.get_relation(S3_RELATION) is None:
             inputs.problems.append(
                 ops.BlockedStatus(f"integrate {S3_RELATION} with an s3-integrator for backups")
@@ -296,7 +299,9 @@ class KubeflowBackupCharm(ops.CharmBase):
             def with_store() -> None:
                 signer = self._signer(settings, key)
                 with _client(connection) as client:
-                    store = backup.Store(client, connection.bucket, connection.path, signer)
+                    store = backup.Store(
+                        client, connection.bucket, connection.path, signer, settings.transfers
+                    )
                     work(store, k8s.Cluster(self.k8s.engine), settings)
 
             message = _failure_message(with_store)

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from backup import BackupError, Progress, Snapshot
+from backup import BackupError, Entry, Progress, Snapshot
 from dsplib.kubernetes import (
     ApiKind,
     KubernetesObjects,
@@ -276,29 +276,54 @@ class Cluster:
     def collect(
         self, namespaces: list[str], include_secrets: bool, progress: Progress
     ) -> Collection:
-        """Every saved object of the namespaces (and their Profiles), stripped."""
-        kinds = self.kinds()
+        """Every saved object of the namespaces (and their Profiles), stripped, in a list."""
         found = Collection(namespaces=namespaces)
-        wanted = [k for k in NAMESPACED_KINDS if include_secrets or k != SECRET]
-        found.skipped_kinds = [kind_name(k) for k in [PROFILE, *wanted] if k not in kinds]
-        profiles = set()
-        if PROFILE in kinds:
-            for profile in self._list(kinds[PROFILE]):
-                if profile["metadata"]["name"] in namespaces:
-                    profiles.add(profile["metadata"]["name"])
-                    found.objects.append(strip(profile))
-        for name in namespaces:
-            if name not in profiles:  # a plain namespace: keep its labels and annotations
-                namespace = self.objects.read(ObjectRef("v1", "Namespace", name))
-                if namespace is not None:
-                    found.objects.append(strip(namespace))
-            for key in wanted:
-                if key in kinds:
-                    self._collect_kind(kinds[key], name, found)
-            progress(f"read namespace {name}: {len(found.objects)} objects so far")
+        found.objects = list(self.stream(found, include_secrets, progress))
         return found
 
-    def _collect_kind(self, api: ApiKind, namespace: str, found: Collection) -> None:
+    def stream(
+        self, found: Collection, include_secrets: bool, progress: Progress, every: int = 10
+    ) -> Iterator[dict[str, Any]]:
+        """The saved objects of `found.namespaces` (and their Profiles), stripped, one by one.
+
+        One kind of one namespace is held at once. Fills in `found`'s bound PVCs and skipped
+        kinds as it goes; a progress line every `every` namespaces and at the end.
+        """
+        kinds = self.kinds()
+        wanted = [k for k in NAMESPACED_KINDS if include_secrets or k != SECRET]
+        found.skipped_kinds = [kind_name(k) for k in [PROFILE, *wanted] if k not in kinds]
+        profiles = []
+        if PROFILE in kinds:
+            profiles = [
+                strip(p)
+                for p in self._list(kinds[PROFILE])
+                if p["metadata"]["name"] in found.namespaces
+            ]
+        yield from profiles
+        count = len(profiles)
+        with_profile = {p["metadata"]["name"] for p in profiles}
+        for n, name in enumerate(found.namespaces, 1):
+            for obj in self._in_namespace(name, name in with_profile, wanted, found):
+                count += 1
+                yield obj
+            if n % every == 0 or n == len(found.namespaces):
+                progress(f"read namespace {name}: {count} objects so far")
+
+    def _in_namespace(
+        self, name: str, has_profile: bool, wanted: list[tuple[str, str]], found: Collection
+    ) -> Iterator[dict[str, Any]]:
+        kinds = self.kinds()
+        if not has_profile:  # a plain namespace: keep its labels and annotations
+            namespace = self.objects.read(ObjectRef("v1", "Namespace", name))
+            if namespace is not None:
+                yield strip(namespace)
+        for key in wanted:
+            if key in kinds:
+                yield from self._saved_of_kind(kinds[key], name, found)
+
+    def _saved_of_kind(
+        self, api: ApiKind, namespace: str, found: Collection
+    ) -> Iterator[dict[str, Any]]:
         for obj in self._list(api, namespace):
             if not is_saved(obj):
                 continue
@@ -307,7 +332,7 @@ class Cluster:
                 and (obj.get("status") or {}).get("phase") == "Bound"
             ):
                 found.bound_pvcs.append((namespace, obj["metadata"]["name"]))
-            found.objects.append(strip(obj))
+            yield strip(obj)
 
     def take_snapshots(
         self, backup_id: str, pvcs: list[tuple[str, str]], snapshot_class: str, app: str
@@ -355,27 +380,54 @@ class Cluster:
         self, objects: list[dict[str, Any]], options: RestoreOptions, progress: Progress
     ) -> RestoreReport:
         """Put the objects back in dependency order; see the module docstring."""
+        entries = [
+            Entry(
+                key=str(n),
+                sha256="",
+                size=0,
+                api_version=o["apiVersion"],
+                kind=o["kind"],
+                name=o["metadata"]["name"],
+                namespace=o["metadata"].get("namespace"),
+            )
+            for n, o in enumerate(objects)
+        ]
+        return self.restore_entries(entries, lambda e: objects[int(e.key)], options, progress)
+
+    def restore_entries(
+        self,
+        entries: Sequence[Entry],
+        load: Callable[[Entry], dict[str, Any]],
+        options: RestoreOptions,
+        progress: Progress,
+        every: int = 1000,
+    ) -> RestoreReport:
+        """Put back the objects the entries describe, each loaded only when its turn comes.
+
+        The entries alone decide the dependency order (see the module docstring).
+        """
         report = RestoreReport(dry_run=options.dry_run)
         served = self.kinds()
-        first = [o for o in objects if o["kind"] in ("Profile", "Namespace")]
-        rest = [o for o in objects if o["kind"] not in ("Profile", "Namespace")]
+        first = [e for e in entries if e.kind in ("Profile", "Namespace")]
+        rest = [e for e in entries if e.kind not in ("Profile", "Namespace")]
         progress(f"restoring {len(first)} profiles and namespaces")
-        for obj in first:
-            self._put(obj, served, options, report)
-        waiting = sorted({o["metadata"]["namespace"] for o in rest})
+        for entry in first:
+            self._put(load(entry), served, options, report)
+        waiting = sorted({str(e.namespace) for e in rest})
         missing = set() if options.dry_run else self._wait_for_namespaces(waiting, progress)
-        rest.sort(key=lambda o: NAMESPACED_KINDS.get((group_of(o["apiVersion"]), o["kind"]), 9))
+        rest = sorted(
+            rest, key=lambda e: NAMESPACED_KINDS.get((group_of(e.api_version), e.kind), 9)
+        )
         snapshots = {(s.namespace, s.pvc): s for s in options.snapshots}
         done = "checked" if options.dry_run else "restored"
-        for n, obj in enumerate(rest, 1):
-            namespace = obj["metadata"]["namespace"]
-            if namespace in missing:
-                report.fail(str(ref_of(obj)), f"namespace {namespace} did not appear")
-            elif obj["kind"] == "PersistentVolumeClaim":
-                self._put_volume(obj, snapshots, served, options, report)
+        for n, entry in enumerate(rest, 1):
+            if entry.namespace in missing:
+                report.fail(str(entry), f"namespace {entry.namespace} did not appear")
+            elif entry.kind == "PersistentVolumeClaim":
+                self._put_volume(load(entry), snapshots, served, options, report)
             else:
-                self._put(obj, served, options, report)
-            if n % 50 == 0 or n == len(rest):
+                self._put(load(entry), served, options, report)
+            if n % every == 0 or n == len(rest):
                 progress(f"{done} {n}/{len(rest)} namespaced objects")
         return report
 

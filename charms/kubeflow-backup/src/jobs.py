@@ -11,12 +11,14 @@ import contextlib
 import datetime
 import json
 import logging
+import sys
+import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
 import backup
 import cluster as k8s
-from backup import BackupError, Cipher, Manifest, Progress, Store
+from backup import BackupError, Cipher, Manifest, Progress, Store, Summary
 from dsplib import validation as check
 from dsplib.kubernetes import KubernetesError
 from dsplib.s3 import S3Error
@@ -24,6 +26,7 @@ from lease import Lease, LeaseLost, live_backup_ids, utc_now
 
 logger = logging.getLogger(__name__)
 MAX_RETENTION = 1000
+TRANSFERS_RANGE = f"a whole number from 1 to {backup.MAX_TRANSFERS}"
 # Manifests restore takes with allow-unsigned: written before signing, or signed with a key
 # this application does not have (a lost key). A signature that fails with our key never.
 UNCHECKABLE = (backup.UNSIGNED, backup.OTHER_KEY)
@@ -36,6 +39,7 @@ class Settings:
     retention: int
     snapshot_class: str
     key_secret: str
+    transfers: int = 1
 
     @classmethod
     def from_config(cls, config: Any) -> Settings:
@@ -53,7 +57,12 @@ class Settings:
             raise check.InvalidConfig(
                 "encryption-key-secret", "the URI of a secret made with juju add-secret"
             )
-        return cls(retention, snapshot_class, key_secret)
+        transfers = config.get("parallel-transfers", 1)
+        if isinstance(transfers, bool) or not isinstance(transfers, int):
+            raise check.InvalidConfig("parallel-transfers", TRANSFERS_RANGE)
+        if not 1 <= transfers <= backup.MAX_TRANSFERS:
+            raise check.InvalidConfig("parallel-transfers", TRANSFERS_RANGE)
+        return cls(retention, snapshot_class, key_secret, transfers)
 
 
 def parse_namespaces(value: Any) -> tuple[str, ...]:
@@ -90,14 +99,16 @@ class BackupResult:
 
 
 def clean_incomplete(
-    store: Store, cluster: k8s.Cluster, progress: Progress
+    store: Store, cluster: k8s.Cluster, progress: Progress, incomplete: list[str] | None = None
 ) -> tuple[list[str], list[str]]:
     """Delete interrupted backups (no manifest) and their snapshots: ids deleted, failures.
 
-    A backup named by a live lease is being written by someone else and is left alone. A
-    failure is reported ("<id>: <why>") and does not stop the new backup.
+    `incomplete` are their ids when the caller has listed the backups already. A backup named
+    by a live lease is being written by someone else and is left alone. A failure is reported
+    ("<id>: <why>") and does not stop the new backup.
     """
-    _, incomplete = store.summaries()
+    if incomplete is None:
+        _, incomplete = store.summaries()
     live = live_backup_ids(store)
     cleaned: list[str] = []
     failed: list[str] = []
@@ -149,10 +160,15 @@ def create_backup(
     for claim in lease.acquire():
         progress(f"took over the lease of {claim}")
     try:
-        manifest, cleaned, failed = _write_backup(
+        rows, incomplete = store.summaries()  # each manifest is read at most this once
+        cleaned, failed = clean_incomplete(store, cluster, progress, incomplete)
+        manifest = _write_backup(
             store, cluster, request, cipher, lease, progress, now, backup_id, namespaces
         )
-        expired, retention_failed = apply_retention(store, cluster, request.retention, progress)
+        rows = [*rows, manifest.summary()]
+        expired, retention_failed = apply_retention(
+            store, cluster, request.retention, progress, rows
+        )
     finally:
         with contextlib.suppress(S3Error):  # a claim left behind expires by itself
             lease.release()
@@ -169,34 +185,43 @@ def _write_backup(
     now: datetime.datetime,
     backup_id: str,
     namespaces: list[str],
-) -> tuple[Manifest, list[str], list[str]]:
-    """What create-backup writes, under the lease: the manifest, ids cleaned up, failures."""
+) -> Manifest:
+    """What create-backup writes, under the lease: objects as they are read, then the manifest.
+
+    Objects stream from the cluster to the bucket (`store.transfers` uploads at a time); only
+    their entries stay in memory until the manifest is written.
+    """
 
     def step(message: str) -> None:
         lease.keep()
         progress(message)
 
-    cleaned, failed = clean_incomplete(store, cluster, progress)
-    found = cluster.collect(namespaces, request.include_secrets, step)
+    def upload(obj: dict[str, Any]) -> backup.Entry:
+        return _upload(store, backup_id, obj, cipher)
+
     manifest = Manifest(
         id=backup_id,
         created=now.astimezone(datetime.timezone.utc).isoformat(timespec="microseconds"),
         description=request.description,
         namespaces=sorted(namespaces),
-        skipped_kinds=found.skipped_kinds,
         key_id=cipher.key_id if cipher and request.include_secrets else "",
     )
-    progress(f"backup {backup_id}: {len(found.objects)} objects in {len(namespaces)} namespaces")
+    progress(f"backup {backup_id}: {len(namespaces)} namespaces")
+    found = k8s.Collection(namespaces=namespaces)
+    objects = cluster.stream(found, request.include_secrets, step)
+    for n, entry in enumerate(store.map(upload, objects), 1):
+        lease.keep()
+        manifest.entries.append(entry)
+        if n % backup.PROGRESS_EVERY == 0:
+            progress(f"uploaded {n} objects")
+    if not manifest.entries or len(manifest.entries) % backup.PROGRESS_EVERY:
+        progress(f"uploaded {len(manifest.entries)} objects")
+    manifest.skipped_kinds = found.skipped_kinds
     if request.volume_snapshots and found.bound_pvcs:
         manifest.snapshots = cluster.take_snapshots(
             backup_id, found.bound_pvcs, request.snapshot_class, request.app
         )
         progress(f"requested {len(manifest.snapshots)} volume snapshots")
-    for n, obj in enumerate(found.objects, 1):
-        lease.keep()
-        manifest.entries.append(_upload(store, backup_id, obj, cipher))
-        if n % 50 == 0 or n == len(found.objects):
-            progress(f"uploaded {n}/{len(found.objects)} objects")
     manifest.finished = utc_now().isoformat(timespec="seconds")
     lease.check()
     store.put_manifest(manifest)
@@ -206,7 +231,7 @@ def _write_backup(
         store.withdraw(backup_id)
         raise
     progress(f"backup {backup_id} complete")
-    return manifest, cleaned, failed
+    return manifest
 
 
 def _upload(
@@ -219,31 +244,42 @@ def _upload(
         if cipher is None:  # pragma: no cover - create_backup refuses this earlier
             raise BackupError("no encryption key for Secrets")
         data = cipher.encrypt(data, key)
-    store.put(backup_id, key, data)
     meta = obj["metadata"]
-    return backup.Entry(
+    namespace = meta.get("namespace")
+    entry = backup.Entry(  # kept until the manifest is written: repeated strings shared
         key=key,
         sha256=backup.sha256(data),
         size=len(data),
-        api_version=obj["apiVersion"],
-        kind=obj["kind"],
+        api_version=sys.intern(obj["apiVersion"]),
+        kind=sys.intern(obj["kind"]),
         name=meta["name"],
-        namespace=meta.get("namespace"),
+        namespace=None if namespace is None else sys.intern(namespace),
         encrypted=encrypted,
     )
+    try:
+        store.put(backup_id, key, data)
+    except S3Error as err:
+        raise backup.naming(err, f"uploading {entry}") from None
+    return entry
 
 
 def apply_retention(
-    store: Store, cluster: k8s.Cluster, keep: int, progress: Progress
+    store: Store,
+    cluster: k8s.Cluster,
+    keep: int,
+    progress: Progress,
+    rows: list[Summary] | None = None,
 ) -> tuple[list[str], list[str]]:
     """Delete the oldest backups beyond `keep`: the ids deleted, and "<id>: <why>" failures.
 
-    Runs after the new backup is complete, so a failure here is reported, not raised.
+    `rows` are the complete backups when the caller has them (create-backup lists once);
+    else they are listed here. Runs after the new backup is complete, so a failure here is
+    reported, not raised.
     """
     deleted: list[str] = []
     failed: list[str] = []
     try:
-        done, _ = store.summaries()
+        done = rows if rows is not None else store.summaries()[0]
     except S3Error as err:
         failed.append(f"listing the backups: {err}")
         progress(f"retention: could not list the backups: {err}")
@@ -285,7 +321,7 @@ def verify_backup(
     the verification's `unlisted`.
     """
     manifest = store.require_manifest(backup_id)
-    check, _ = backup.read_back(store, manifest, progress)
+    check = backup.check_objects(store, manifest.id, manifest.entries, progress)
     check.unlisted = store.unlisted(manifest)
     snapshots = {"ready": 0, "pending": 0, "gone": 0}
     if cluster is not None:
@@ -323,23 +359,62 @@ def restore_backup(
         raise BackupError(f"backup {manifest.id} has no namespace {', '.join(unknown)}")
     chosen = set(namespaces or manifest.namespaces)
     entries = [e for e in manifest.entries if _in_scope(e, chosen)]
-    selected = Manifest(id=manifest.id, created=manifest.created, entries=entries)
-    # An unchecked manifest's entries may lie about where an object belongs: check them all.
-    check, contents = backup.read_back(store, manifest if uncheckable else selected, progress)
-    check.unlisted = store.unlisted(manifest)
-    if not check.ok:
-        raise BackupError(f"backup {manifest.id} is damaged, nothing restored: {check.problems()}")
-    encrypted = any(e.encrypted for e in entries)
-    if encrypted and (cipher is None or cipher.key_id != manifest.key_id):
-        raise BackupError(
-            f"backup {manifest.id} holds Secrets encrypted with key {manifest.key_id}, "
-            f"not this application's key {cipher.key_id if cipher else '(none)'}: set "
-            "encryption-key-secret to the key it was made with"
+    with tempfile.TemporaryFile(prefix="kubeflow-backup-") as spool:
+        held = _Spool(spool)
+        # An unchecked manifest's entries may lie about where an object belongs: check them all.
+        checked = manifest.entries if uncheckable else entries
+        wanted = {e.key for e in entries}
+        check = backup.check_objects(
+            store, manifest.id, checked, progress, keep=held.keeper(wanted)
         )
-    objects = [_decoded(entry, contents, cipher) for entry in entries]
-    snapshots = tuple(s for s in manifest.snapshots if s.namespace in chosen)
-    options = k8s.RestoreOptions(options.overwrite, options.dry_run, snapshots)
-    return cluster.restore(objects, options, progress)
+        check.unlisted = store.unlisted(manifest)
+        if not check.ok:
+            raise BackupError(
+                f"backup {manifest.id} is damaged, nothing restored: {check.problems()}"
+            )
+        encrypted = [e for e in entries if e.encrypted]
+        if encrypted and (cipher is None or cipher.key_id != manifest.key_id):
+            raise BackupError(
+                f"backup {manifest.id} holds Secrets encrypted with key {manifest.key_id}, "
+                f"not this application's key {cipher.key_id if cipher else '(none)'}: set "
+                "encryption-key-secret to the key it was made with"
+            )
+        for entry in encrypted:  # every Secret decrypts before anything is written
+            _decoded(entry, held.read(entry), cipher)
+        snapshots = tuple(s for s in manifest.snapshots if s.namespace in chosen)
+        options = k8s.RestoreOptions(options.overwrite, options.dry_run, snapshots)
+        return cluster.restore_entries(
+            entries, lambda e: _decoded(e, held.read(e), cipher), options, progress
+        )
+
+
+class _Spool:
+    """The checked bodies of a restore, in an unnamed temporary file.
+
+    The file is private to this process and gone when closed; Secrets stay encrypted in it.
+    Memory does not grow with the backup, each object is downloaded once, and what is applied
+    is exactly what was checked.
+    """
+
+    def __init__(self, file: Any):
+        self.file = file
+        self.where: dict[str, tuple[int, int]] = {}
+
+    def keeper(self, wanted: set[str]) -> backup.Keep:
+        """The check_objects callback that keeps the bodies of `wanted` keys."""
+
+        def keep(entry: backup.Entry, data: bytes) -> None:
+            if entry.key in wanted:
+                self.where[entry.key] = (self.file.seek(0, 2), len(data))
+                self.file.write(data)
+
+        return keep
+
+    def read(self, entry: backup.Entry) -> bytes:
+        """The body kept for the entry."""
+        offset, size = self.where[entry.key]
+        self.file.seek(offset)
+        return self.file.read(size)
 
 
 def _in_scope(entry: backup.Entry, namespaces: set[str]) -> bool:
@@ -348,13 +423,12 @@ def _in_scope(entry: backup.Entry, namespaces: set[str]) -> bool:
     return entry.name in namespaces  # a Profile or a Namespace has its namespace's name
 
 
-def _decoded(entry: backup.Entry, contents: dict[str, bytes], cipher: Cipher | None) -> dict:
-    data = contents[entry.key]
+def _decoded(entry: backup.Entry, data: bytes, cipher: Cipher | None) -> dict:
     if entry.encrypted:
         if cipher is None:  # pragma: no cover - restore_backup refuses this earlier
             raise BackupError("no encryption key for Secrets")
         data = cipher.decrypt(data, entry.key)
-        wrong = backup.mismatch(entry, data)  # read_back checked the others
+        wrong = backup.mismatch(entry, data)  # check_objects checked the others
         if wrong:
             raise BackupError(f"backup damaged, nothing restored: {wrong}")
     return json.loads(data)

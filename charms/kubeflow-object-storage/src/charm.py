@@ -26,6 +26,7 @@ import migration
 import storage
 from dsplib import kubernetes, validation
 from dsplib.manifests import KubernetesManifests
+from dsplib.proxy import ProxySettings
 from dsplib.reconcile import observe_reconcile
 from dsplib.s3_credentials import InvalidS3Data, S3Connection
 from dsplib.sdi import SdiEndpoint, SdiError, SdiNotReady
@@ -85,6 +86,8 @@ class KubeflowObjectStorageCharm(ops.CharmBase):
             inputs.settings = storage.Settings.from_config(self.config)
         except validation.InvalidConfig as err:
             inputs.problems.append(ops.BlockedStatus(str(err)))
+        if proxy_problem := ProxySettings.from_juju().problem:
+            inputs.problems.append(ops.BlockedStatus(proxy_problem))
         inputs.problems.extend(self._consumer_problems())
         if self.model.get_relation(S3_RELATION) is None:
             inputs.problems.append(

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dsplib import validation as check
+from dsplib.proxy import ProxySettings
 from dsplib.s3_credentials import S3Connection
 
 if TYPE_CHECKING:
@@ -141,8 +142,13 @@ def consumer_data(app: str, namespace: str, target: Target, connection: S3Connec
 
 
 def fingerprint(connection: S3Connection, settings: Settings) -> str:
-    """A digest of everything a check depends on (the keys only as part of a hash)."""
+    """A digest of everything a check depends on (the keys only as part of a hash).
+
+    The proxy the model gives for the endpoint counts too: a check made before the model
+    config changed says nothing about the way requests take now.
+    """
     parts = [
+        ProxySettings.from_juju().for_url(connection.endpoint),
         connection.endpoint,
         connection.access_key,
         connection.secret_key,
@@ -180,16 +186,28 @@ def check_bucket(connection: S3Connection, settings: Settings) -> Outcome:
 
 def _failure(err: S3Error) -> Outcome:
     """The status for a failed check, with the fix in the message."""
-    from dsplib.s3 import S3AuthError, S3ConfigError, S3TLSError, S3Unreachable
+    from dsplib.s3 import (
+        S3AuthError,
+        S3ConfigError,
+        S3ProxyError,
+        S3TLSError,
+        S3Unreachable,
+    )
 
     if isinstance(err, S3AuthError):
         return Outcome("blocked", f"{err}: fix the keys given to s3-integrator")
     if isinstance(err, S3TLSError):
         return Outcome("blocked", f"{err}: set s3-integrator's tls-ca-chain to the gateway's CA")
     if isinstance(err, S3Unreachable):
+        if isinstance(err, S3ProxyError):  # names the proxy and the model key to change
+            return Outcome("blocked", str(err))
         return Outcome("blocked", f"{err}: check s3-integrator's endpoint and the network")
     if isinstance(err, S3ConfigError):
         return Outcome("blocked", f"s3-credentials: {err}")
     if err.status >= 500:
         return Outcome("waiting", f"{err}; retrying")
-    return Outcome("blocked", f"{err}: check the gateway and the keys' permissions")
+    if err.code == "BucketAlreadyExists":
+        return Outcome("blocked", f"{err}: another owner has this name; set bucket to another")
+    return Outcome(
+        "blocked", f"{err}: check the gateway and the permissions of s3-integrator's keys"
+    )

@@ -24,6 +24,7 @@ from dsplib.dispatch import ManifestSender
 from dsplib.manifests import KubernetesManifests
 from dsplib.observability import GrafanaDashboardProvider, LogForwarder, MetricsEndpointProvider
 from dsplib.pebble import ensure_layer, push_if_changed, workload_status
+from dsplib.proxy import ProxySettings
 from dsplib.reconcile import observe_reconcile
 from dsplib.s3_credentials import InvalidS3Data, S3Connection
 from dsplib.status import Problems, add_statuses
@@ -73,6 +74,8 @@ class SparkOperatorCharm(ops.CharmBase):
         except validation.InvalidConfig as err:
             self.problems.add(ops.BlockedStatus(str(err)))
             return
+        if proxy_problem := ProxySettings.from_juju().problem:
+            self.problems.add(ops.BlockedStatus(proxy_problem))
         self._configure_workload(settings)
         self.k8s.reconcile(
             self._manifests(settings),
@@ -95,8 +98,10 @@ class SparkOperatorCharm(ops.CharmBase):
                 group_id=spark.SPARK_UID,
             )
         # Read by spark-submit at each submission: a change needs no restart.
-        push_if_changed(container, spark.SPARK_DEFAULTS, spark.spark_defaults(), mode=0o644)
-        layer = ops.pebble.Layer(spark.pebble_layer(settings, self.names))  # type: ignore[arg-type]
+        proxy = ProxySettings.from_juju()
+        defaults = spark.spark_defaults(proxy, settings.cluster_networks)
+        push_if_changed(container, spark.SPARK_DEFAULTS, defaults, mode=0o644)
+        layer = ops.pebble.Layer(spark.pebble_layer(settings, self.names, proxy))  # type: ignore[arg-type]
         if ensure_layer(container, "spark-operator", layer.to_dict()):
             logger.info("controller and webhook (re)started with new settings")
 
@@ -113,7 +118,14 @@ class SparkOperatorCharm(ops.CharmBase):
             "service-accounts": [spark.driver_service_account(names)],
             "roles": [spark.driver_role(names)],
             "role-bindings": [spark.driver_role_binding(names)],
-            "pod-defaults": [spark.pod_default(names, settings, with_s3=connection is not None)],
+            "pod-defaults": [
+                spark.pod_default(
+                    names,
+                    settings,
+                    with_s3=connection is not None,
+                    proxy=ProxySettings.from_juju(),
+                )
+            ],
             "secrets": [spark.s3_secret(names, connection)] if connection else [],
         }
         for endpoint, manifests in payloads.items():

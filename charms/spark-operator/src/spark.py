@@ -21,6 +21,7 @@ from xml.sax.saxutils import escape
 
 import truststore
 from dsplib import validation as check
+from dsplib.proxy import ProxySettings
 from dsplib.s3_credentials import S3Connection
 
 CONTAINER = "spark-operator"
@@ -47,6 +48,7 @@ WEBHOOK_METRICS_PORT = 8082
 WEBHOOK_HEALTH_PORT = 8083
 WEBHOOK_PORT = 9443
 CHECKS = {CONTROLLER: "controller-ready", WEBHOOK: "webhook-ready"}
+ROLES = ("driver", "executor")
 
 # Kubeflow's profile controller labels every profile namespace with this (the PodDefault
 # webhook selects namespaces by it too).
@@ -83,6 +85,7 @@ class Settings:
     batch_scheduler: str
     log_level: str
     resource_quota_enforcement: bool
+    cluster_networks: tuple[str, ...] = ()
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -98,6 +101,7 @@ class Settings:
             resource_quota_enforcement=_boolean(
                 "resource-quota-enforcement", config.get("resource-quota-enforcement", False)
             ),
+            cluster_networks=check.networks("cluster-cidrs", config.get("cluster-cidrs", "")),
         )
 
     @property
@@ -271,8 +275,17 @@ def _command(args: list[str]) -> str:
     return shlex.join([BINARY, *args])
 
 
-def pebble_layer(settings: Settings, names: Names) -> dict[str, Any]:
-    """Both processes, and a readiness check on each one's health endpoint."""
+def pebble_layer(
+    settings: Settings, names: Names, proxy: ProxySettings | None = None
+) -> dict[str, Any]:
+    """Both processes, and a readiness check on each one's health endpoint.
+
+    With a model proxy the controller's spark-submit JVM gets it as system properties
+    (SPARK_SUBMIT_OPTS, which bin/spark-class passes to SparkSubmit's JVM): it resolves an
+    application's `spark.jars.packages` before creating the driver (SparkSubmit.scala,
+    prepareSubmitEnvironment, the isKubernetesCluster branch). HTTP_PROXY is not set: the Go
+    controller would send its Kubernetes API calls through it.
+    """
     commands = {
         CONTROLLER: _command(controller_args(settings, names)),
         WEBHOOK: _command(webhook_args(settings, names)),
@@ -293,6 +306,9 @@ def pebble_layer(settings: Settings, names: Names) -> dict[str, Any]:
         }
         for name, command in commands.items()
     }
+    java = (proxy or ProxySettings()).java_options(settings.cluster_networks)
+    if java:
+        services[CONTROLLER]["environment"]["SPARK_SUBMIT_OPTS"] = shlex.join(java)
     health = {CONTROLLER: CONTROLLER_HEALTH_PORT, WEBHOOK: WEBHOOK_HEALTH_PORT}
     checks = {
         CHECKS[name]: {
@@ -307,13 +323,21 @@ def pebble_layer(settings: Settings, names: Names) -> dict[str, Any]:
     return {"summary": "Kubeflow Spark Operator", "services": services, "checks": checks}
 
 
-def spark_defaults() -> str:
+def spark_defaults(
+    proxy: ProxySettings | None = None, cluster_networks: tuple[str, ...] = ()
+) -> str:
     """spark-defaults.conf of the operator's spark-submit: drivers and executors without Istio.
 
     Every SparkApplication goes through this file, so none depends on its author remembering
     the opt-out; an application that sets these properties itself (sparkConf, or
     driver/executor labels and annotations, which the operator passes as --conf) still wins,
     since spark-submit takes a default only for a property nobody set.
+
+    With a model proxy, drivers and executors also get it: as HTTP(S)_PROXY/NO_PROXY in both
+    spellings (Python code, pip) and as JVM properties through `defaultJavaOptions`, the
+    administrator's options Spark puts before an application's own extraJavaOptions. The
+    driver's spark-submit resolves `spark.jars.packages` again in its pod (SparkSubmit.scala,
+    the isKubernetesClusterModeDriver branch).
     """
     key, value = NO_SIDECAR
     lines = [
@@ -321,6 +345,13 @@ def spark_defaults() -> str:
         for role in ("driver", "executor")
         for kind in ("label", "annotation")
     ]
+    proxy = proxy or ProxySettings()
+    for name, env_value in proxy.pod_env(cluster_networks).items():
+        lines += [f"spark.kubernetes.driverEnv.{name} {env_value}"]
+        lines += [f"spark.executorEnv.{name} {env_value}"]
+    java = proxy.java_options(cluster_networks)
+    if java:
+        lines += [f"spark.{role}.defaultJavaOptions {shlex.join(java)}" for role in ROLES]
     return "\n".join(lines) + "\n"
 
 
@@ -427,17 +458,26 @@ S3_ENV_KEYS = (
 S3_CA_ENV_KEYS = ("AWS_CA_BUNDLE", "JAVA_TOOL_OPTIONS")
 
 
-def pod_default(names: Names, settings: Settings, *, with_s3: bool) -> dict[str, Any]:
+def pod_default(
+    names: Names, settings: Settings, *, with_s3: bool, proxy: ProxySettings | None = None
+) -> dict[str, Any]:
     """The `access-spark` PodDefault notebooks and pipeline steps select.
 
     It tells the pod which image and driver account to put in a SparkApplication, and with S3
     mounts the S3A Secret (core-site.xml found through HADOOP_CONF_DIR, so a local PySpark
-    session reads s3a:// too) and exposes its keys as the usual AWS variables for boto3.
+    session reads s3a:// too) and exposes its keys as the usual AWS variables for boto3. With
+    a model proxy it gives the pod the proxy too, and SPARK_SUBMIT_OPTS so that a local PySpark
+    session (whose JVM bin/spark-submit starts) resolves packages through it.
     """
     env: list[dict[str, Any]] = [
         {"name": "SPARK_IMAGE", "value": settings.spark_image},
         {"name": "SPARK_SERVICE_ACCOUNT", "value": names.driver_account},
     ]
+    proxy = proxy or ProxySettings()
+    env += [{"name": k, "value": v} for k, v in proxy.pod_env(settings.cluster_networks).items()]
+    java = proxy.java_options(settings.cluster_networks)
+    if java:
+        env.append({"name": "SPARK_SUBMIT_OPTS", "value": shlex.join(java)})
     spec: dict[str, Any] = {
         "desc": "Run Spark jobs (SparkApplications)"
         + (" with S3 (Ceph) access" if with_s3 else ""),

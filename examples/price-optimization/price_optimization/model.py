@@ -193,7 +193,7 @@ def fit_price_response(prices: np.ndarray, demand: np.ndarray) -> tuple[float, f
 
 
 def _unit_costs(products: pd.DataFrame) -> dict[str, float]:
-    """Unit cost per product (zero where the data do not say)."""
+    """Unit cost per product, where the data give one (callers decide what a missing one means)."""
     if "unit_cost" not in products.columns:
         return {}
     return {
@@ -221,9 +221,14 @@ def optimal_prices(
         points: size of the price grid searched per product.
 
     Returns:
-        One row per product: product, optimal_price, demand, revenue, margin (weekly, at
-        that price), sensitivity and elasticity of the fitted demand curve, and the same
-        figures at the product's typical historical price for comparison.
+        One row per product, sorted by product: product, optimal_price, demand, revenue,
+        margin (weekly, at that price), unit_cost, the fitted curve's sensitivity ``b`` and
+        its elasticity ``-b * price`` at the typical price (``elasticity``, the figure a
+        pricing team quotes, and the one the synthetic catalogue documents) and at the
+        recommended price (``elasticity_at_optimum``), and demand, revenue and margin at
+        the product's typical historical price for comparison. Margins are NaN where the
+        unit cost is unknown (revenue objective only), rather than revenue passed off as
+        margin.
     """
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}, not {objective!r}")
@@ -234,10 +239,16 @@ def optimal_prices(
     curves = demand_curves(model, products, bounds, points)
     best = curves.loc[curves.groupby("product", sort=False)[objective].idxmax()]
     best = best.rename(columns={"price": "optimal_price"}).set_index("product")
-    best["elasticity"] = -best["sensitivity"] * best["optimal_price"]
     best = best.drop(columns=["model_demand"])
-    current = _at_reference_price(model, best, _unit_costs(products))
-    result = best.join(current).reset_index()
+    costs = _unit_costs(products)
+    current = _at_reference_price(model, best, costs)
+    result = best.join(current)
+    result["unit_cost"] = [costs.get(str(name), np.nan) for name in result.index]
+    result["elasticity"] = -result["sensitivity"] * result["reference_price"]
+    result["elasticity_at_optimum"] = -result["sensitivity"] * result["optimal_price"]
+    unknown_cost = result["unit_cost"].isna()
+    result.loc[unknown_cost, ["margin", "reference_margin"]] = np.nan
+    result = result.sort_index().reset_index()
     result["objective"] = objective
     return result
 

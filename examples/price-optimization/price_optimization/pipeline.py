@@ -1,6 +1,7 @@
 """The price-optimization pipeline for Kubeflow Pipelines v2, and its command line.
 
-    python -m price_optimization.pipeline run      # locally, no cluster, no network
+    python -m price_optimization.pipeline run      # locally, no cluster, no network;
+                                                   # the last line gives report.html's path
     python -m price_optimization.pipeline compile --image REGISTRY/price-optimization:TAG
 
 Every step is a lightweight Python component whose body calls this package, so the image a
@@ -250,8 +251,28 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         objective=args.objective,
     )
-    print(f"recommended prices: {result.outputs['Output'].path}")
+    import pandas as pd
+
+    from price_optimization.report import headline
+
+    prices = Path(result.outputs["Output"].path)
+    page = publish_report(prices.parent.parent)
+    print(headline(pd.read_csv(prices, dtype={"product": str})))
+    print(f"recommended prices: {prices}")
+    print(f"report: {page}")
     return 0
+
+
+def publish_report(run_dir: Path) -> Path:
+    """Copy the report step's artifact to ``<run>/report.html`` and return that path.
+
+    KFP names an output artifact's file after the output (``report/report``), and a browser
+    picks the type of a local file from its extension: without one, the page shows as its
+    HTML source. On the platform the Kubeflow UI renders the HTML artifact itself.
+    """
+    page = run_dir / "report.html"
+    page.write_bytes((run_dir / "report" / "report").read_bytes())
+    return page.resolve()
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ def sklearn_lines() -> list[str]:
     """Which estimators Intel's extension serves."""
     if not (installed("sklearn") and installed("sklearnex")):
         return []
-    import sklearn  # noqa: F401 (the import hook patches it)
+    import sklearn.svm  # noqa: F401 (importing an estimator module applies the patch)
 
     state = sklearn_patch.patched_estimators()
     patched = sorted(name for name, on in state.items() if on and name.count(".") >= 2)

@@ -53,14 +53,35 @@ class AfterImportFinder(importlib.abc.MetaPathFinder):
 
     def __init__(self) -> None:
         self._hooks: dict[str, Hook] = {}
+        self._prefix_hooks: dict[str, Hook] = {}
 
     def register(self, name: str, hook: Hook) -> None:
-        """Run `hook(module)` after the first import of the top-level module `name`."""
+        """Run `hook(module)` after the first import of the module `name`."""
         self._hooks[name] = hook
+
+    def register_prefix(self, prefix: str, hook: Hook) -> None:
+        """Run `hook(module)` after every import of a module named `prefix...`.
+
+        Until forget_prefix(prefix).
+        """
+        self._prefix_hooks[prefix] = hook
 
     def forget(self, name: str) -> None:
         """Drop the hook of a module whose import has completed."""
         self._hooks.pop(name, None)
+
+    def forget_prefix(self, prefix: str) -> None:
+        """Stop running the hook registered for `prefix`."""
+        self._prefix_hooks.pop(prefix, None)
+
+    def _hook_for(self, fullname: str) -> Hook | None:
+        hook = self._hooks.get(fullname)
+        if hook is None:
+            hook = next(
+                (h for prefix, h in self._prefix_hooks.items() if fullname.startswith(prefix)),
+                None,
+            )
+        return hook
 
     def find_spec(self, fullname, path=None, target=None):
         """The real spec of a hooked module, with its loader wrapped; None for the rest.
@@ -68,7 +89,7 @@ class AfterImportFinder(importlib.abc.MetaPathFinder):
         The hook stays registered until the module really executes: a mere
         importlib.util.find_spec() probe must not use it up.
         """
-        hook = self._hooks.get(fullname)
+        hook = self._hook_for(fullname)
         if hook is None:
             return None
         spec = _find_with_others(self, fullname, path, target)
@@ -90,14 +111,35 @@ def _find_with_others(skip: object, fullname: str, path, target) -> ModuleSpec |
     return None
 
 
+def _finder() -> AfterImportFinder:
+    """The finder on sys.meta_path, inserted first on the first call."""
+    finder = next((f for f in sys.meta_path if isinstance(f, AfterImportFinder)), None)
+    if finder is None:
+        finder = AfterImportFinder()
+        sys.meta_path.insert(0, finder)
+    return finder
+
+
 def after_import(name: str, hook: Hook) -> None:
     """Call `hook(module)` when `name` is imported, or now if it already is."""
     module = sys.modules.get(name)
     if module is not None:
         hook(module)
         return
-    finder = next((f for f in sys.meta_path if isinstance(f, AfterImportFinder)), None)
-    if finder is None:
-        finder = AfterImportFinder()
-        sys.meta_path.insert(0, finder)
-    finder.register(name, hook)
+    _finder().register(name, hook)
+
+
+def after_imports_under(prefix: str, hook: Hook) -> None:
+    """Call `hook(module)` after each later import of a module named `prefix...`.
+
+    For a decision that depends on which of a package's modules are loaded: the hook of the
+    outermost import runs last, when the modules it imported are complete.
+    """
+    _finder().register_prefix(prefix, hook)
+
+
+def stop_after_imports_under(prefix: str) -> None:
+    """Undo after_imports_under(prefix)."""
+    for finder in sys.meta_path:
+        if isinstance(finder, AfterImportFinder):
+            finder.forget_prefix(prefix)

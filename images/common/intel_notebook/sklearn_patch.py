@@ -1,5 +1,11 @@
 """Which scikit-learn estimators Intel's extension (sklearnex) replaces: SKLEARNEX_PATCH.
 
+The patch is applied when a notebook first imports one of the estimator modules in TRIGGERS
+(`from sklearn.svm import SVC`), not at `import sklearn`: XGBoost and other libraries import
+scikit-learn's base classes, metrics and model selection, and loading sklearnex and oneDAL
+there made every `import xgboost` about 0.6 s (20%) slower in CPU time without accelerating
+anything (measured with images/bench on the price-optimization example).
+
 Patching every estimator blindly is not a speed-up everywhere: the benchmark in images/bench
 found estimators that are slower patched on some workloads. `auto` (the default) patches all
 the others. Values of SKLEARNEX_PATCH:
@@ -21,6 +27,26 @@ if TYPE_CHECKING:
     from types import ModuleType
 
 ENV = "SKLEARNEX_PATCH"
+# The scikit-learn modules of the estimators sklearnex replaces (sklearnex.get_patch_names()),
+# less those that XGBoost imports (sklearn, sklearn.metrics, sklearn.model_selection,
+# sklearn.utils): the first import of any of these patches every selected name at once.
+TRIGGERS = (
+    "sklearn.cluster",
+    "sklearn.covariance",
+    "sklearn.decomposition",
+    "sklearn.dummy",
+    "sklearn.ensemble",
+    "sklearn.linear_model",
+    "sklearn.manifold",
+    "sklearn.neighbors",
+    "sklearn.svm",
+)
+# sklearnex itself imports those modules: a notebook that imports it first is patched once its
+# import has completed.
+EXTENSION = "sklearnex"
+# Every scikit-learn module's import runs the hook until the patch is applied, so that the
+# outermost import of a chain (sklearn.calibration -> sklearn.svm) applies it once complete.
+PACKAGE_PREFIX = "sklearn."
 OFF = frozenset({"off", "0", "false", "no", "none"})
 AUTO = frozenset({"auto", "1", "on", "true", "yes"})
 
@@ -61,15 +87,80 @@ def select(setting: str | None, supported: list[str]) -> Selection:
     )
 
 
-def apply_from_environment(_sklearn: ModuleType | None = None) -> Selection:
-    """Patch scikit-learn as SKLEARNEX_PATCH asks; called right after `import sklearn`."""
+_applied: list[Selection] = []
+
+
+def _initializing(name: str) -> bool:
+    """Whether module `name` is being imported right now.
+
+    CPython marks the module's spec meanwhile: Lib/importlib/_bootstrap.py, `_load_unlocked`
+    sets `spec._initializing` before executing the module and clears it afterwards.
+    """
+    module = sys.modules.get(name)
+    spec = getattr(module, "__spec__", None)
+    return module is not None and bool(getattr(spec, "_initializing", False))
+
+
+def _busy(hooked: str) -> bool:
+    """Whether a scikit-learn module or sklearnex is still being imported.
+
+    `hooked` is left out: its hook runs at the end of its own import.
+    sklearn.svm imports sklearn.linear_model before it defines SVC, sklearn.calibration imports
+    sklearn.svm: patching when an inner import completes would make sklearnex import a half-made
+    module. The hook of the outermost import applies the patch instead.
+    """
+    return any(
+        _initializing(name)
+        for name in list(sys.modules)
+        if name != hooked and (name == EXTENSION or name.split(".", 1)[0] == "sklearn")
+    )
+
+
+def _wanted(module: ModuleType | None) -> bool:
+    """Whether the notebook has started to use estimators (or sklearnex) yet."""
+    if getattr(module, "__name__", None) == EXTENSION:
+        return True
+    return any(name in sys.modules for name in TRIGGERS)
+
+
+def install() -> None:
+    """Register the import hooks that apply the patch (intel_notebook.startup calls this)."""
+    from intel_notebook import hooks
+
+    hooks.after_imports_under(PACKAGE_PREFIX, apply_from_environment)
+    hooks.after_import(EXTENSION, apply_from_environment)
+
+
+def _done(selection: Selection) -> Selection:
+    """Record the outcome and stop hooking scikit-learn's imports."""
+    from intel_notebook import hooks
+
+    _applied[:] = [selection]
+    hooks.stop_after_imports_under(PACKAGE_PREFIX)
+    return selection
+
+
+def apply_from_environment(module: ModuleType | None = None) -> Selection:
+    """Patch scikit-learn as SKLEARNEX_PATCH asks, once per interpreter.
+
+    Called right after the first import of a module in TRIGGERS or of sklearnex. Importing
+    sklearnex imports the trigger modules again: the first call marks the work as done so that
+    those nested calls return at once, and a call made while an enclosing import of one of
+    those modules (or the notebook's own `import sklearnex`) is still running waits for that
+    import's hook.
+    """
+    if _applied:
+        return _applied[0]
     setting = os.environ.get(ENV)
     if (setting or "auto").strip().lower() in OFF:
+        return _done(Selection([], []))
+    if not _wanted(module) or _busy(getattr(module, "__name__", "")):
         return Selection([], [])
+    _applied.append(Selection([], []))  # sklearnex's own imports come back here: return at once
     try:
         import sklearnex  # heavy: imported only once scikit-learn is in use
     except ImportError:  # an image without the extension, or a user's own scikit-learn
-        return Selection([], [])
+        return _done(Selection([], []))
 
     selection = select(setting, sklearnex.get_patch_names())
     if selection.unknown:
@@ -80,7 +171,7 @@ def apply_from_environment(_sklearn: ModuleType | None = None) -> Selection:
         )
     if selection.names:
         sklearnex.patch_sklearn(name=selection.names, verbose=False)
-    return selection
+    return _done(selection)
 
 
 def patched_estimators() -> dict[str, bool]:

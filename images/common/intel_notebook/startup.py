@@ -10,10 +10,10 @@ import sys
 
 
 def install() -> None:
-    """Hook scikit-learn and Keras so their first import applies this image's tuning."""
+    """Hook scikit-learn's estimator modules and Keras so their first import applies the tuning."""
     from intel_notebook import hooks, keras_bf16, sklearn_patch
 
-    hooks.after_import("sklearn", sklearn_patch.apply_from_environment)
+    sklearn_patch.install()
     hooks.after_import("keras", keras_bf16.apply_from_environment)
 
 

@@ -199,6 +199,9 @@ def render(template_dir: Path, context: Mapping[str, Any]) -> list[dict[str, Any
         autoescape=False,  # noqa: S701 - YAML, not HTML
     )
     env.filters["to_json"] = _to_json
+    # Jinja's global `namespace` (a class) would stand in for a missing `namespace` variable,
+    # which every template of ours uses for the model name.
+    env.globals.pop("namespace", None)
     objects: list[dict[str, Any]] = []
     for path in sorted(template_dir.glob("*.yaml.j2")):
         text = env.get_template(path.name).render(**context)
@@ -263,11 +266,19 @@ class KubernetesObjects:
 
     @property
     def client(self) -> Client:
-        """The lightkube client, created on first use."""
-        if self._client is None:
-            from lightkube import Client
+        """The lightkube client, created on first use, never through an HTTP proxy.
 
-            self._client = Client(field_manager=self.app)
+        The API server is inside the cluster (in a pod, the Service address in
+        KUBERNETES_SERVICE_HOST). Juju's legacy `http-proxy`/`https-proxy` model keys put
+        HTTPS_PROXY in every hook's environment, which httpx would apply to it; so the
+        configuration is loaded explicitly (in-cluster account or KUBECONFIG, as lightkube's
+        default does) and the environment is not trusted for proxies.
+        """
+        if self._client is None:
+            from lightkube import Client, KubeConfig
+
+            config = KubeConfig.from_env()
+            self._client = Client(config=config, field_manager=self.app, trust_env=False)
         return self._client
 
     def apply(
@@ -567,9 +578,11 @@ class KubernetesObjects:
             message = err.status.message or err.status.reason or str(code)
             if code == 404:
                 raise NotFoundError(f"Kubernetes API 404: {message}") from err
-            if code in _TRANSIENT_STATUS:
-                raise TransientError(f"Kubernetes API {code}: {message}") from err
-            raise
+            if code in (400, 422):
+                raise RejectedError(f"Kubernetes API {code}: {message}") from err
+            # 409, 429, 5xx, and whatever else the way to the API answers (401 of an expired
+            # token, 410): a later hook may succeed, a hook error would block the model.
+            raise TransientError(f"Kubernetes API {code}: {message}") from err
         except lk_httpx.TransportError as err:
             raise TransientError(f"Kubernetes API unreachable: {type(err).__name__}") from err
 

@@ -18,6 +18,7 @@ from dsplib.kubernetes import (
     Inventory,
     KubernetesError,
     KubernetesObjects,
+    RejectedError,
     TrustError,
     iter_kinds,
 )
@@ -100,14 +101,40 @@ class KubernetesManifests(ops.Object):
             return None
         if self._stored.error_kind == "trust":
             return ops.BlockedStatus(self._stored.error)
+        if self._stored.error_kind == "rejected":
+            return ops.BlockedStatus(
+                f"{self._stored.error}; check the config (juju config {self.app}) "
+                "and what the relations send"
+            )
         if self._stored.error:
             return ops.WaitingStatus(f"{self._stored.error}; retrying")
         return None
 
     def _record(self, err: KubernetesError) -> None:
         self._stored.error = str(err)
-        self._stored.error_kind = "trust" if isinstance(err, TrustError) else "transient"
+        self._stored.error_kind = (
+            "trust"
+            if isinstance(err, TrustError)
+            else "rejected"
+            if isinstance(err, RejectedError)
+            else "transient"
+        )
         if isinstance(err, TrustError):
             logger.error("Kubernetes API refused access (%s): %s", err.detail, err)
+        elif isinstance(err, RejectedError):
+            logger.error("Kubernetes API rejected an object: %s", err)
         else:
             logger.warning("Kubernetes API not available, will retry: %s", err)
+
+
+def error_status(err: KubernetesError, doing: str) -> ops.StatusBase:
+    """The status for a failed API call outside reconcile: what to run, or that we retry.
+
+    403 blocks with the `juju trust` command, 400/422 block naming `juju config`; the rest
+    (conflict, throttling, server errors, timeouts) waits and retries on a later hook.
+    """
+    if isinstance(err, TrustError):
+        return ops.BlockedStatus(str(err))
+    if isinstance(err, RejectedError):
+        return ops.BlockedStatus(f"{doing}: {err}; check the config (juju config)")
+    return ops.WaitingStatus(f"{doing}: {err}; retrying")

@@ -5,9 +5,14 @@ the charms need fit here on top of httpx2, which lightkube already brings (impor
 request, so importing this module stays cheap).
 
 Errors are typed so a charm can tell the operator what is wrong: `S3AuthError` (keys or
-permissions), `S3NotFound` (bucket or key), `S3Unreachable` (connection, DNS, timeout),
-`S3TLSError` (certificate does not verify), `S3ConfigError` (endpoint is not a URL), `S3Error`
-for the rest. Their messages name the endpoint, bucket and key, never a key or a signature.
+permissions), `S3NotFound` (bucket or key), `S3Unreachable` (connection, DNS, timeout; its
+subclass `S3ProxyError` when the model's proxy refused or is down), `S3TLSError` (certificate
+does not verify), `S3ConfigError` (endpoint is not a URL), `S3Error` for the rest. Their
+messages name the endpoint, bucket and key, never a key or a signature.
+
+The model's HTTP proxy (Juju's JUJU_CHARM_* variables, read by dsplib.proxy) is chosen once per
+client from the endpoint and NO_PROXY: an in-datacentre gateway listed in `juju-no-proxy` is
+reached directly, anything else through the proxy, and an error met on the way names the proxy.
 """
 
 from __future__ import annotations
@@ -19,11 +24,14 @@ import hashlib
 import hmac
 import ipaddress
 import re
+import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
+
+from dsplib.proxy import ProxySettings, shown
 
 if TYPE_CHECKING:
     import ssl
@@ -46,6 +54,8 @@ AUTH_REASONS = {
 DNS_FAILURES = ("Name or service not known", "name resolution", "nodename nor servname")
 # Bucket names usable as the first label of a host name, without dots (TLS wildcards).
 _DNS_BUCKET = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
+# Held while a client makes its connection pool, so threads sharing a client make one.
+_POOL_LOCK = threading.Lock()
 
 
 class S3Error(Exception):
@@ -76,6 +86,10 @@ class S3NotFound(S3Error):
 
 class S3Unreachable(S3Error):
     """No HTTP answer: connection refused, name does not resolve, or timeout."""
+
+
+class S3ProxyError(S3Unreachable):
+    """The model's HTTP proxy refused the request or could not be reached (message names it)."""
 
 
 class S3TLSError(S3Error):
@@ -173,8 +187,10 @@ class S3Client:
     `virtual_host` puts the bucket in the host name (`<bucket>.<endpoint host>`) instead of the
     path; IP-address endpoints and bucket names that are not plain DNS labels stay path style.
     `ca_pem` is the CA bundle an HTTPS endpoint must verify against (the system's trust store
-    when empty); verification is never turned off. Proxy and CA settings from the environment
-    are ignored. Use as a context manager, or call close().
+    when empty); verification is never turned off. `proxies` are the model's proxy settings
+    (those Juju gives the hook when None); HTTP_PROXY, SSL_CERT_FILE and the like from the
+    process environment are ignored. Use as a context manager, or call close(). Threads may
+    share one client.
     """
 
     def __init__(
@@ -188,6 +204,7 @@ class S3Client:
         ca_pem: str = "",
         timeout: float = 10.0,
         transport: httpx2.BaseTransport | None = None,
+        proxies: ProxySettings | None = None,
     ):
         parts = urlsplit(endpoint.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -201,6 +218,7 @@ class S3Client:
         self._access_key, self._secret_key = access_key, secret_key
         self._verify = _tls_context(ca_pem) if ca_pem and parts.scheme == "https" else True
         self._timeout, self._transport = timeout, transport
+        self.proxy = (proxies or ProxySettings.from_juju()).for_url(self.endpoint)
         self._client: httpx2.Client | None = None
 
     def __repr__(self) -> str:
@@ -309,7 +327,7 @@ class S3Client:
         url, signed = self._sign("GET", bucket, key, (), {}, EMPTY_SHA256)
         with contextlib.ExitStack() as stack:
             try:
-                response = stack.enter_context(self._http().stream("GET", url, headers=signed))
+                response = stack.enter_context(self._pool().stream("GET", url, headers=signed))
             except httpx2.TransportError as err:
                 raise _transport_error(err, self.endpoint) from err
             if response.status_code >= 300:
@@ -340,7 +358,7 @@ class S3Client:
         url, signed = self._sign("PUT", bucket, key, (), headers, UNSIGNED_PAYLOAD)
         body = _exactly(chunks, size, f"'{bucket}/{key}'")
         try:
-            response = self._http().request("PUT", url, content=body, headers=signed)
+            response = self._pool().request("PUT", url, content=body, headers=signed)
         except httpx2.TransportError as err:
             raise _transport_error(err, self.endpoint) from err
         if response.status_code >= 300:
@@ -395,10 +413,12 @@ class S3Client:
             method, bucket, key, query, unsigned, hashlib.sha256(body).hexdigest()
         )
         try:
-            response = self._http().request(method, url, content=body, headers=signed)
+            response = self._pool().request(method, url, content=body, headers=signed)
         except httpx2.TransportError as err:
-            raise _transport_error(err, self.endpoint) from err
+            raise _transport_error(err, self.endpoint, self.proxy) from err
         if response.status_code >= 300:
+            if self.proxy and "x-amz-request-id" not in response.headers:
+                raise _proxy_answer(response, self.endpoint, self.proxy)
             raise _status_error(response, bucket, key or "")
         return response
 
@@ -433,14 +453,32 @@ class S3Client:
             return f"{bucket}.{self._host}", f"/{key_path}"
         return self._host, f"/{uri_encode(bucket)}" + ("" if key is None else f"/{key_path}")
 
+    def _pool(self) -> httpx2.Client:
+        """The connection pool, made once even when threads share this client.
+
+        httpx2's Client "can be shared between threads" (httpx2/_client.py, Client's
+        docstring; its pool locks around connections): only its making needs a lock.
+        """
+        if self._client is None:
+            with _POOL_LOCK:
+                return self._http()
+        return self._client
+
     def _http(self) -> httpx2.Client:
         import httpx2
 
         if self._client is None:
+            limits = httpx2.Limits()
+            if self.proxy and self._scheme == "http":
+                # A forwarding proxy may close the connection after each answer without saying
+                # so (tinyproxy does); a reused one would then fail. Tunnels (https) stay open.
+                limits = httpx2.Limits(max_keepalive_connections=0)
             self._client = httpx2.Client(
                 verify=self._verify,
                 timeout=self._timeout,
                 trust_env=False,
+                proxy=self.proxy or None,
+                limits=limits,
                 transport=self._transport,
             )
         return self._client
@@ -536,11 +574,26 @@ def _status_error(response: httpx2.Response, bucket: str, key: str) -> S3Error:
     return S3Error(f"S3 request for {what} failed: HTTP {status} {code}".strip(), code, status)
 
 
-def _transport_error(err: Exception, endpoint: str) -> S3Error:
-    """Name the cause of a failed connection: certificate, DNS, refused, timeout."""
+def _proxy_answer(response: httpx2.Response, endpoint: str, proxy: str) -> S3Error:
+    """The proxy, not the gateway, answered (S3 servers always send x-amz-request-id)."""
+    status = f"HTTP {response.status_code} {response.reason_phrase}".strip()
+    return S3ProxyError(
+        f"HTTP proxy {shown(proxy)} answered {status} for S3 endpoint {endpoint}: "
+        "allow it in the proxy, or add the endpoint's host to juju-no-proxy",
+        status=response.status_code,
+    )
+
+
+def _transport_error(err: Exception, endpoint: str, proxy: str = "") -> S3Error:
+    """Name the cause of a failed connection: certificate, DNS, refused, timeout, proxy."""
     import ssl
 
     import httpx2
+
+    if proxy and not isinstance(err, httpx2.TimeoutException):
+        unreachable = _proxy_failure(err, endpoint, proxy)
+        if unreachable is not None:
+            return unreachable
 
     cause: BaseException | None = err
     for _ in range(8):  # the SSL error sits a few exceptions down the chain
@@ -552,7 +605,8 @@ def _transport_error(err: Exception, endpoint: str) -> S3Error:
         cause = cause and (cause.__cause__ or cause.__context__)
     text = str(err)
     if isinstance(err, httpx2.TimeoutException):
-        return S3Unreachable(f"S3 endpoint {endpoint} did not answer in time")
+        via = f" through HTTP proxy {shown(proxy)}" if proxy else ""
+        return S3Unreachable(f"S3 endpoint {endpoint} did not answer in time{via}")
     if any(failure in text for failure in DNS_FAILURES):
         return S3Unreachable(f"S3 endpoint {endpoint}: host name does not resolve")
     if "Connection refused" in text:
@@ -560,3 +614,23 @@ def _transport_error(err: Exception, endpoint: str) -> S3Error:
     if isinstance(err, httpx2.RemoteProtocolError):
         text += " (is it an HTTPS port?)" if endpoint.startswith("http:") else ""
     return S3Unreachable(f"cannot reach S3 endpoint {endpoint}: {text or type(err).__name__}")
+
+
+def _proxy_failure(err: Exception, endpoint: str, proxy: str) -> S3ProxyError | None:
+    """The proxy refused the tunnel, or could not be reached; None for other failures."""
+    import httpx2
+
+    text = str(err)
+    prefix = f"HTTP proxy {shown(proxy)}"
+    key = "juju-https-proxy" if endpoint.startswith("https:") else "juju-http-proxy"
+    hint = f"check {key}, or add the endpoint's host to juju-no-proxy"
+    if isinstance(err, httpx2.ProxyError):  # CONNECT answered with an error status
+        return S3ProxyError(
+            f"{prefix} refused the tunnel to S3 endpoint {endpoint} ({text}): allow it in the "
+            "proxy, or add the endpoint's host to juju-no-proxy"
+        )
+    if "Connection refused" in text:
+        return S3ProxyError(f"{prefix} refused the connection (for {endpoint}): {hint}")
+    if any(failure in text for failure in DNS_FAILURES):
+        return S3ProxyError(f"{prefix}: host name does not resolve (for {endpoint}): {hint}")
+    return None

@@ -9,7 +9,6 @@ a charm can block with a message that names the fix instead of failing later in 
 from __future__ import annotations
 
 import base64
-import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -91,6 +90,9 @@ class S3Connection:
         bucket = _text(info.get("bucket"))
         if not bucket:
             raise InvalidS3Data("s3-credentials: the provider sent no bucket (set its bucket)")
+        region = _text(info.get("region"))
+        _check_scope("access-key", access_key)
+        _check_scope("region", region)
         style = _text(info.get("s3-uri-style")) or "path"
         if style not in ("path", "host"):
             raise InvalidS3Data("s3-credentials: s3-uri-style must be path or host")
@@ -99,11 +101,22 @@ class S3Connection:
             access_key=access_key,
             secret_key=secret_key,
             bucket=bucket,
-            region=_text(info.get("region")),
+            region=region,
             path=_text(info.get("path")).strip("/"),
             path_style=style == "path",
             tls_ca=_ca_bundle(info.get("tls-ca-chain")),
         )
+
+
+def _check_scope(key: str, value: str) -> None:
+    """Access key and region go into the Authorization header's credential scope.
+
+    Signature Version 4 writes `Credential=<access key>/<date>/<region>/s3/aws4_request`
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html): HTTP
+    headers are ASCII, and a `/` or a space would change the scope.
+    """
+    if not (value.isascii() and value.isprintable()) or " " in value or "/" in value:
+        raise InvalidS3Data(f"s3-credentials: {key} must be printable ASCII without spaces or '/'")
 
 
 def _text(value: Any) -> str:
@@ -121,7 +134,7 @@ def _ca_bundle(chain: Any) -> str:
         if not text.startswith(PEM_BEGIN):
             try:
                 text = base64.b64decode(text, validate=True).decode().strip()
-            except (binascii.Error, UnicodeDecodeError):
+            except ValueError:  # binascii.Error, UnicodeDecodeError, non-ASCII input
                 text = ""
         if not text.startswith(PEM_BEGIN):
             raise InvalidS3Data(

@@ -19,6 +19,8 @@ from typing import Any
 import ops
 import yaml
 
+from dsplib.validation import UnreadableYaml, load_yaml
+
 logger = logging.getLogger(__name__)
 
 VERSIONS_KEY = "_supported_versions"
@@ -175,12 +177,12 @@ class SdiEndpoint:
         remote = relation.data[relation.app].get(VERSIONS_KEY) if relation.app else None
         if not remote:
             raise SdiNotReady(f"{self.relation_name}: waiting for {_app(relation)} versions")
-        try:
-            theirs = {str(v) for v in yaml.safe_load(remote) or []}
-        except yaml.YAMLError as err:
+        listed = self._load(remote, "versions", relation)
+        if not isinstance(listed, list) or not all(isinstance(v, (str, int)) for v in listed):
             raise SdiError(
-                f"{self.relation_name}: unreadable versions from {_app(relation)}"
-            ) from err
+                f"{self.relation_name}: versions from {_app(relation)} are not a YAML list"
+            )
+        theirs = {str(v) for v in listed}
         common = sorted(theirs & set(self.schemas), key=_version_number)
         if not common:
             raise SdiError(f"{self.relation_name}: no common version with {_app(relation)}")
@@ -217,10 +219,7 @@ class SdiEndpoint:
         raw = relation.data[relation.app].get(DATA_KEY) if relation.app else None
         if not raw:
             raise SdiNotReady(f"{self.relation_name}: waiting for data from {_app(relation)}")
-        try:
-            data = yaml.safe_load(raw)
-        except yaml.YAMLError as err:
-            raise SdiError(f"{self.relation_name}: unreadable data from {_app(relation)}") from err
+        data = self._load(raw, "data", relation)
         schema = self.schemas[version].get(self.remote_role, {})
         errors = validate(data, schema)
         if errors:
@@ -228,6 +227,15 @@ class SdiEndpoint:
                 f"{self.relation_name}: invalid data from {_app(relation)}: {'; '.join(errors)}"
             )
         return data
+
+    def _load(self, text: str, what: str, relation: ops.Relation) -> Any:
+        """YAML the remote wrote, or SdiError naming the relation."""
+        try:
+            return load_yaml(text)
+        except UnreadableYaml as err:
+            raise SdiError(
+                f"{self.relation_name}: unreadable {what} from {_app(relation)}"
+            ) from err
 
 
 def _join(path: str, key: str) -> str:

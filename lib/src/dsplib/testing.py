@@ -12,8 +12,11 @@ KubernetesManifests of the test uses.
 from __future__ import annotations
 
 import copy
+import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +28,76 @@ WRITE_VERBS = frozenset({"apply", "create", "patch", "replace", "delete"})
 
 Key = tuple[str, str, "str | None", str]  # (apiVersion, kind, namespace, name)
 Reaction = Callable[["FakeKubernetes", dict[str, Any]], None]
+
+
+class ObjectTable(dict[Key, dict[str, Any]]):
+    """The fake's objects by key: a dict tests read and write directly, with an index.
+
+    Every change goes through the dict methods overridden here, which keep an index of keys by
+    (apiVersion, kind) and namespace, so a list call costs what it returns rather than the size
+    of the whole cluster (a backup of 10,000 objects lists each kind of each namespace once).
+    """
+
+    def __init__(self, *args: Any):
+        super().__init__()
+        self._index: dict[tuple[str, str], dict[str | None, set[Key]]] = {}
+        self.update(*args)
+
+    def keys_of(self, api_version: str, kind: str, namespace: str | None) -> list[Key]:
+        """Keys of one kind, in one namespace or (None) in all, sorted as the fake lists them."""
+        by_namespace = self._index.get((api_version, kind), {})
+        if namespace is None:
+            found = [key for keys in by_namespace.values() for key in keys]
+        else:
+            found = list(by_namespace.get(namespace, ()))
+        return sorted(found, key=str)
+
+    def _add(self, key: Key) -> None:
+        self._index.setdefault((key[0], key[1]), {}).setdefault(key[2], set()).add(key)
+
+    def _drop(self, key: Key) -> None:
+        by_namespace = self._index.get((key[0], key[1]), {})
+        by_namespace.get(key[2], set()).discard(key)
+
+    def __setitem__(self, key: Key, value: dict[str, Any]) -> None:
+        super().__setitem__(key, value)
+        self._add(key)
+
+    def __delitem__(self, key: Key) -> None:
+        super().__delitem__(key)
+        self._drop(key)
+
+    def pop(self, key: Key, *default: Any) -> Any:  # type: ignore[override]
+        """dict.pop, keeping the index."""
+        if key in self:
+            self._drop(key)
+        return super().pop(key, *default)
+
+    def popitem(self) -> tuple[Key, dict[str, Any]]:
+        """dict.popitem, keeping the index."""
+        key, value = super().popitem()
+        self._drop(key)
+        return key, value
+
+    def setdefault(self, key: Key, default: Any = None) -> Any:  # type: ignore[override]
+        """dict.setdefault, keeping the index."""
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def update(self, *args: Any) -> None:  # type: ignore[override]
+        """dict.update (from a mapping or pairs), keeping the index."""
+        for key, value in dict(*args).items():
+            self[key] = value
+
+    def clear(self) -> None:
+        """dict.clear, keeping the index."""
+        super().clear()
+        self._index.clear()
+
+    def __ior__(self, other: Any) -> ObjectTable:  # type: ignore[override]
+        self.update(other)
+        return self
 
 
 def api_error(code: int, message: str = "") -> ApiError:
@@ -54,10 +127,16 @@ class _Failure:
 class FakeKubernetes:
     """An in-memory Kubernetes API with lightkube.Client's method signatures."""
 
-    objects: dict[Key, dict[str, Any]] = field(default_factory=dict)
+    objects: dict[Key, dict[str, Any]] = field(default_factory=ObjectTable)
     calls: list[tuple[str, str]] = field(default_factory=list)
     _failures: list[_Failure] = field(default_factory=list)
     _reactions: dict[str, list[Reaction]] = field(default_factory=dict)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """`objects` given or assigned as a plain dict becomes an indexed ObjectTable."""
+        if name == "objects" and not isinstance(value, ObjectTable):
+            value = ObjectTable(value)
+        super().__setattr__(name, value)
 
     # -- test controls -----------------------------------------------------------------------
 
@@ -186,11 +265,11 @@ class FakeKubernetes:
         self._record("list", (api_version, kind, namespace, "*"))
         wanted = dict(labels or {})
         items = []
-        for (v, k, ns, _), obj in sorted(self.objects.items(), key=lambda kv: str(kv[0])):
-            if (v, k) != (api_version, kind):
-                continue
-            if namespace not in (None, "*") and ns != namespace:
-                continue
+        where = None if namespace in (None, "*") else namespace
+        table = self.objects
+        assert isinstance(table, ObjectTable)  # __setattr__ makes it one
+        for key in table.keys_of(api_version, kind, where):
+            obj = table[key]
             have = obj.get("metadata", {}).get("labels") or {}
             if all(_label_matches(have, lk, lv) for lk, lv in wanted.items()):
                 items.append(res.from_dict(copy.deepcopy(obj)))
@@ -368,3 +447,98 @@ def relation_event(ctx: Any, relation: Any, kind: str) -> Any:
     if kind == "broken":
         return ctx.on.relation_broken(relation)
     return getattr(ctx.on, f"relation_{kind}")(relation, remote_unit=0)
+
+
+# -- templated scalars ---------------------------------------------------------------------
+
+# Valid Kubernetes names (model, namespace, app) that YAML 1.1, which PyYAML and the charms'
+# loader speak, reads as something other than a string when written bare: integers (decimal,
+# octal, hex, binary), floats, booleans, null and dates (https://yaml.org/type/).
+YAML_AMBIGUOUS = (
+    "123",
+    "0123",
+    "0x1f",
+    "0o17",
+    "0b101",
+    "1e3",
+    "yes",
+    "no",
+    "on",
+    "off",
+    "true",
+    "false",
+    "null",
+    "2024-01-01",
+)
+PLAIN = "plainvalue"
+
+_EXPRESSION = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}", re.DOTALL)
+_FRAGMENT = re.compile(r"\{%-?\s*(?:set|macro)\s+(\w+)")
+
+
+def unquoted_expressions(template_dir: Path) -> list[str]:
+    """Every `{{ ... }}` of the templates that may write a bare YAML scalar.
+
+    The rule: an expression ends with `| to_json`, which writes any value as JSON (a subset
+    of YAML, so a string stays a string), or it inserts a YAML fragment the same template
+    builds from such expressions (`{% set name %}` block with `| indent(n)`, or a macro call).
+    """
+    found = []
+    for path in sorted(template_dir.glob("*.j2")):
+        text = path.read_text()
+        fragments = set(_FRAGMENT.findall(text))
+        for match in _EXPRESSION.finditer(text):
+            expr = " ".join(match.group(1).split())
+            if re.search(r"\|\s*to_json$", expr):
+                continue
+            name = re.match(r"(\w+)\s*(?:\|\s*indent\(\d+\)|\(\))$", expr)
+            if name and name.group(1) in fragments:
+                continue
+            line = text.count("\n", 0, match.start()) + 1
+            found.append(f"{path.name}:{line}: {{{{ {expr} }}}}")
+    return found
+
+
+def check_values_stay_strings(
+    render: Callable[[str], list[dict[str, Any]]], values: Iterable[str] = YAML_AMBIGUOUS
+) -> None:
+    """Fail unless `render(value)` places every value exactly as the string it is.
+
+    `render` builds the charm's objects with one free-form string (model name, namespace from
+    config, ...) set to its argument. Rendered with PLAIN, then with each value: every field
+    must be the same, except that PLAIN becomes the value inside strings; a field that turns
+    into a number, boolean, date or null, or an object that loses a field, fails.
+    """
+    base = render(PLAIN)
+    assert any(PLAIN in json.dumps(o, default=str) for o in base), "render ignores its argument"
+    for value in values:
+        got = render(value)
+        expected = _substitute(base, value)
+        assert len(got) == len(expected), f"{value!r}: {len(got)} objects, not {len(expected)}"
+        for want, have in zip(expected, got, strict=True):
+            where = f"{want.get('kind')} {want.get('metadata', {}).get('name')}"
+            _same(want, have, f"{value!r} in {where}")
+
+
+def _substitute(value: Any, text: str) -> Any:
+    if isinstance(value, str):
+        return value.replace(PLAIN, text)
+    if isinstance(value, list):
+        return [_substitute(v, text) for v in value]
+    if isinstance(value, dict):
+        return {_substitute(k, text): _substitute(v, text) for k, v in value.items()}
+    return value
+
+
+def _same(want: Any, have: Any, path: str) -> None:
+    if isinstance(want, dict) and isinstance(have, dict):
+        assert set(want) == set(have), f"{path}: fields {sorted(map(str, have))}"
+        for key in want:
+            _same(want[key], have[key], f"{path}.{key}")
+    elif isinstance(want, list) and isinstance(have, list):
+        assert len(want) == len(have), f"{path}: {len(have)} items, not {len(want)}"
+        for i, (w, h) in enumerate(zip(want, have, strict=True)):
+            _same(w, h, f"{path}[{i}]")
+    else:
+        assert type(want) is type(have), f"{path}: {have!r}, not {want!r}"
+        assert want == have, f"{path}: {have!r}, not {want!r}"

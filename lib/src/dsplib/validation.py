@@ -6,6 +6,7 @@ A charm never crashes on a config value: its workload module runs these checks, 
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -26,6 +27,25 @@ OCI_REFERENCE = re.compile(
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
+
+
+class UnreadableYaml(ValueError):
+    """Text that PyYAML cannot turn into data."""
+
+
+def load_yaml(text: str) -> Any:
+    """YAML from config or a relation, parsed safely; UnreadableYaml if it cannot be read.
+
+    PyYAML raises more than YAMLError on hostile text: ValueError for a scalar that matches a
+    YAML 1.1 pattern but is out of range (`2024-13-45`, `!!float x`), RecursionError for very
+    deep nesting (`[[[[...`).
+    """
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except (yaml.YAMLError, ValueError, RecursionError) as err:
+        raise UnreadableYaml(f"unreadable YAML: {type(err).__name__}") from err
 
 
 class InvalidConfig(Exception):
@@ -94,3 +114,23 @@ def comma_list(value: Any) -> list[str]:
         if item and item not in items:
             items.append(item)
     return items
+
+
+def networks(option: str, value: Any) -> tuple[str, ...]:
+    """Comma-separated CIDRs such as `10.1.0.0/16,fd00::/64`, in their normal form.
+
+    A CIDR with host bits set (`10.1.2.3/16`) is refused: it is usually a typo for another range.
+    """
+    if not isinstance(value, str):
+        raise InvalidConfig(option, "comma-separated CIDRs such as 10.1.0.0/16")
+    found: list[str] = []
+    for item in comma_list(value):
+        try:
+            network = ipaddress.ip_network(item, strict=True)
+        except ValueError:
+            raise InvalidConfig(
+                option, f"comma-separated CIDRs such as 10.1.0.0/16, not {item!r}"
+            ) from None
+        if str(network) not in found:
+            found.append(str(network))
+    return tuple(found)

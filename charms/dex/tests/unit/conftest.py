@@ -7,7 +7,7 @@ from ops import testing
 
 from charm import DexCharm
 
-pytest_plugins = ["dsplib.testing", "samba_ad"]
+pytest_plugins = ["dsplib.testing", "dsplib.fuzz", "samba_ad"]
 
 MODEL = testing.Model(name="kubeflow", uuid="7c1e4b2a-9d3f-4e8a-b6c5-2f0a1d9e8b7c")
 NOW = datetime.datetime.now(datetime.timezone.utc)

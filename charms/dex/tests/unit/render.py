@@ -13,3 +13,8 @@ TEMPLATES = CHARM / "src" / "templates"
 def rendered_manifests() -> list[dict[str, Any]]:
     """The RBAC objects the charm applies (they do not depend on config)."""
     return kubernetes.render(TEMPLATES, dex.manifest_context(app="dex-auth", namespace="kubeflow"))
+
+
+def rendered_with(name: str) -> list[dict[str, Any]]:
+    """The objects with `name` as application and model name (checked to stay a string)."""
+    return kubernetes.render(TEMPLATES, dex.manifest_context(app=name, namespace=name))

@@ -6,7 +6,7 @@ from ops import testing
 
 from charm import IntelNotebooksCharm
 
-pytest_plugins = ["dsplib.testing"]
+pytest_plugins = ["dsplib.testing", "dsplib.fuzz"]
 
 MODEL = testing.Model(name="kubeflow")
 CHARMCRAFT = yaml.safe_load(Path("charmcraft.yaml").read_text())

@@ -36,3 +36,9 @@ def rendered_manifests() -> list[dict[str, Any]]:
         poddefault["metadata"]["namespace"] = "alice"
         objects.append(poddefault)
     return objects
+
+
+def rendered_with(name: str) -> list[dict[str, Any]]:
+    """The pre-pull objects with `name` as application and model name."""
+    settings = notebooks.Settings.from_config(CONFIG_DEFAULTS)
+    return kubernetes.render(TEMPLATES, notebooks.manifest_context(name, name, settings))

@@ -13,7 +13,7 @@ from dsplib.testing import FakeKubernetes, custom_resource_definition
 from pytest_ceph_rgw import RGWEndpoint
 
 # The real Ceph RADOS Gateway (ceph_rgw, ceph_rgw_https, ceph_cluster): see tests/ceph/README.md.
-pytest_plugins = ["dsplib.testing", "pytest_ceph_rgw"]
+pytest_plugins = ["dsplib.testing", "dsplib.fuzz", "pytest_ceph_rgw", "pytest_tinyproxy"]
 
 MODEL = testing.Model(name="kubeflow")
 CHARMCRAFT = yaml.safe_load(Path("charmcraft.yaml").read_text())

@@ -7,8 +7,9 @@ from ops import testing
 
 from charm import KubeflowObjectStorageCharm
 
-# The real Ceph RADOS Gateway (ceph_rgw, ceph_rgw_https, ceph_cluster): see tests/ceph/README.md.
-pytest_plugins = ["dsplib.testing", "pytest_ceph_rgw"]
+# The real Ceph RADOS Gateway (ceph_rgw, ceph_rgw_https, ceph_cluster): see tests/ceph/README.md;
+# a real HTTP proxy (tinyproxy, refusing_tinyproxy): see tests/proxy/pytest_tinyproxy.py.
+pytest_plugins = ["dsplib.testing", "dsplib.fuzz", "pytest_ceph_rgw", "pytest_tinyproxy"]
 
 MODEL = testing.Model(name="kubeflow")
 CHARMCRAFT = yaml.safe_load(Path("charmcraft.yaml").read_text())

@@ -23,3 +23,12 @@ def rendered_manifests() -> list[dict[str, Any]]:
             TEMPLATES, storage.manifest_context("kubeflow-object-storage", "kubeflow", target)
         )
     ]
+
+
+def rendered_with(name: str) -> list[dict[str, Any]]:
+    """The Service (and EndpointSlice) with `name` as application and model name."""
+    return [
+        obj
+        for target in TARGETS
+        for obj in kubernetes.render(TEMPLATES, storage.manifest_context(name, name, target))
+    ]

@@ -171,4 +171,4 @@ def test_server_errors_wait_and_other_refusals_block():
     )
     outcome = storage._failure(S3Error("S3 request for 'b' failed: HTTP 400 InvalidBucketName"))
     assert outcome.status == "blocked"
-    assert outcome.message.endswith("check the gateway and the keys' permissions")
+    assert outcome.message.endswith("the permissions of s3-integrator's keys")

@@ -6,7 +6,7 @@ from ops import testing
 
 from charm import SparkOperatorCharm
 
-pytest_plugins = ["dsplib.testing"]
+pytest_plugins = ["dsplib.testing", "dsplib.fuzz", "pytest_tinyproxy"]
 
 MODEL = testing.Model(name="kubeflow", uuid="6f1c2d3e-4a5b-4c6d-8e7f-901a2b3c4d5e")
 CHARMCRAFT = yaml.safe_load(Path("charmcraft.yaml").read_text())

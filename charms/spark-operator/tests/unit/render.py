@@ -89,3 +89,14 @@ def example_resources() -> list[dict[str, Any]]:
         for doc in yaml.safe_load_all(path.read_text())
         if doc and doc["apiVersion"].startswith("sparkoperator.k8s.io/")
     ]
+
+
+def rendered_with(name: str) -> list[dict[str, Any]]:
+    """The cluster objects with `name` as application, model and job namespace name."""
+    names = spark.Names(name, name)
+    return [
+        *kubernetes.render(TEMPLATES, spark.manifest_context(names, settings())),
+        *kubernetes.render(
+            TEMPLATES, spark.manifest_context(names, settings(**{"job-namespaces": name}))
+        ),
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import json
 from typing import Any
 
@@ -17,7 +18,7 @@ from conftest import CONFIG_DEFAULTS, MODEL
 from dsplib import kubernetes
 from dsplib.manifests import KubernetesManifests
 from dsplib.observability import decode_dashboard
-from dsplib.testing import FakeKubernetes
+from dsplib.testing import YAML_AMBIGUOUS, FakeKubernetes
 from render import NAMES, ca_pem
 
 TRUST = testing.BlockedStatus("run: juju trust spark-operator --scope=cluster")
@@ -115,6 +116,32 @@ def test_install_applies_cluster_objects_before_the_workload_is_up(ctx, kube):
     assert service["spec"]["ports"][0]["targetPort"] == 9443
     for obj in kube.objects.values():
         assert obj["metadata"]["labels"]["app.juju.is/created-by"] == "spark-operator"
+
+
+def test_the_model_proxy_reaches_spark_submit_and_the_jobs(ctx, kube, juju_proxy):
+    juju_proxy("http://squid.internal:3128", "127.0.0.1,localhost,::1,.ceph.internal")
+    config = {"cluster-cidrs": "10.152.183.0/24"}
+    out = ctx.run(ctx.on.pebble_ready(container()), state(config=config))
+    workload = out.get_container("spark-operator")
+    controller = workload.plan.services["controller"].environment
+    assert "-Dhttps.proxyHost=squid.internal" in controller["SPARK_SUBMIT_OPTS"]
+    assert "10.152.183.*" in controller["SPARK_SUBMIT_OPTS"]
+    text = (workload.get_filesystem(ctx) / spark.SPARK_DEFAULTS.lstrip("/")).read_text()
+    assert "spark.kubernetes.driverEnv.HTTPS_PROXY http://squid.internal:3128" in text
+    assert "spark.executorEnv.no_proxy .svc,.cluster.local," in text
+    assert "spark.driver.defaultJavaOptions -Dhttp.proxyHost=squid.internal" in text
+    assert out.unit_status == testing.ActiveStatus()
+
+
+def test_an_unusable_model_proxy_blocks_naming_the_key(ctx, kube, juju_proxy):
+    juju_proxy("http://[squid.internal:3128", "")
+    out = ctx.run(ctx.on.pebble_ready(container()), state())
+    assert out.unit_status == testing.BlockedStatus(
+        "model config juju-http-proxy and juju-https-proxy: expected a proxy URL such as "
+        "http://squid.example:3128"
+    )
+    controller = out.get_container("spark-operator").plan.services["controller"]
+    assert "SPARK_SUBMIT_OPTS" not in controller.environment
 
 
 def test_pebble_ready_starts_both_processes_and_prepares_the_cert_dir(ctx, kube):
@@ -328,6 +355,36 @@ def test_job_namespaces_grant_per_namespace_roles_and_prune_them_later(ctx, kube
     assert kube.find("Role", "spark-operator-controller", "kubeflow")
 
 
+@pytest.mark.parametrize("name", YAML_AMBIGUOUS)
+def test_job_namespaces_yaml_reads_as_other_types_are_granted_as_named(ctx, kube, name):
+    """YAML-ambiguous namespace names stay strings.
+
+    `123`, `yes`, `null`, `0x1f`, `2024-01-01` are valid namespace names, and were once
+    rendered bare: apply crashed on a number, and `null` applied a namespace-less Role.
+    """
+    out = ctx.run(ctx.on.config_changed(), state(config={"job-namespaces": f"alice,{name}"}))
+    assert out.unit_status != testing.BlockedStatus
+    roles = {(r["metadata"]["namespace"]) for r in kube.of_kind("Role")}
+    assert roles == {"kubeflow", "alice", name}
+    bindings = {(r["metadata"]["namespace"]) for r in kube.of_kind("RoleBinding")}
+    assert bindings == {"kubeflow", "alice", name}
+    hook = kube.get_object("ValidatingWebhookConfiguration", WEBHOOK_CONFIG)
+    selector = hook["webhooks"][0]["namespaceSelector"]["matchExpressions"][0]
+    assert selector["values"] == ["alice", name]
+
+
+@pytest.mark.parametrize("model", ["null", "123", "2024-01-01"])
+def test_a_model_name_yaml_reads_as_other_types_stays_the_namespace(ctx, kube, model):
+    ctx.run(
+        ctx.on.config_changed(),
+        dataclasses.replace(state(), model=testing.Model(name=model, uuid=MODEL.uuid)),
+    )
+    namespaces = {r["metadata"]["namespace"] for r in kube.of_kind("Role")}
+    assert namespaces == {model}
+    binding = kube.get_object("ClusterRoleBinding", f"spark-operator-{model}-controller")
+    assert binding["subjects"][0]["namespace"] == model
+
+
 def test_volcano_adds_podgroup_rights(ctx, kube):
     ctx.run(ctx.on.config_changed(), state(config={"batch-scheduler": "volcano"}))
     role = kube.get_object("ClusterRole", "spark-operator-kubeflow-controller")
@@ -343,6 +400,7 @@ def test_volcano_adds_podgroup_rights(ctx, kube):
         ("batch-scheduler", "kube-batch"),
         ("log-level", "loud"),
         ("log-level", "warn"),
+        ("cluster-cidrs", "10.1.0.0/33"),
     ],
 )
 def test_bad_config_blocks_naming_the_option_and_changes_nothing(ctx, kube, option, value):

@@ -224,3 +224,27 @@ def test_driver_role_binding_binds_the_account_of_its_own_namespace():
     binding = spark.driver_role_binding(NAMES)
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "spark-operator-spark"}]
     assert binding["roleRef"]["name"] == spark.driver_role(NAMES)["metadata"]["name"]
+
+
+def test_with_a_proxy_the_pod_default_gives_notebooks_the_proxy_and_submit_options():
+    from dsplib.proxy import ProxySettings
+
+    proxy = ProxySettings(https="http://squid.internal:3128", no_proxy=".ceph.internal")
+    pd = spark.pod_default(NAMES, settings(), with_s3=False, proxy=proxy)
+    env = {e["name"]: e["value"] for e in pd["spec"]["env"]}
+    assert env["HTTPS_PROXY"] == env["https_proxy"] == "http://squid.internal:3128"
+    assert "HTTP_PROXY" not in env
+    assert ".ceph.internal" in env["NO_PROXY"].split(",")
+    assert "10.152.183.0/24" in env["no_proxy"].split(",")  # the default cluster-cidrs
+    assert "-Dhttps.proxyHost=squid.internal" in shlex.split(env["SPARK_SUBMIT_OPTS"])
+    plain = spark.pod_default(NAMES, settings(), with_s3=False)
+    assert [e["name"] for e in plain["spec"]["env"]] == ["SPARK_IMAGE", "SPARK_SERVICE_ACCOUNT"]
+
+
+def test_cluster_cidrs_are_validated():
+    assert settings(**{"cluster-cidrs": "10.1.0.0/16, 10.152.183.0/24"}).cluster_networks == (
+        "10.1.0.0/16",
+        "10.152.183.0/24",
+    )
+    with pytest.raises(InvalidConfig, match="cluster-cidrs"):
+        settings(**{"cluster-cidrs": "10.1.0.0/16,kubernetes"})

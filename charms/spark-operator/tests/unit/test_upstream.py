@@ -84,6 +84,21 @@ UPSTREAM: dict[str, tuple[object, str]] = {
         "apache/spark resource-managers/kubernetes/core/.../Config.scala "
         "KUBERNETES_DRIVER_LABEL_PREFIX etc.",
     ),
+    "pod environment properties": (
+        ("spark.kubernetes.driverEnv.", "spark.executorEnv."),
+        "apache/spark docs/running-on-kubernetes.md spark.kubernetes.driverEnv.[Name]; "
+        "docs/configuration.md spark.executorEnv.[Name]",
+    ),
+    "administrator JVM options": (
+        ("spark.driver.defaultJavaOptions", "spark.executor.defaultJavaOptions"),
+        "apache/spark core/.../internal/config/package.scala DRIVER_DEFAULT_JAVA_OPTIONS, "
+        "EXECUTOR_DEFAULT_JAVA_OPTIONS (since 3.0): prepended to extraJavaOptions",
+    ),
+    "submit JVM options variable": (
+        "SPARK_SUBMIT_OPTS",
+        "apache/spark launcher/.../SparkSubmitCommandBuilder.java buildSparkSubmitCommand "
+        "(addOptionString from the environment), run by bin/spark-class",
+    ),
     "istio opt-out": (
         ("sidecar.istio.io/inject", "false"),
         "istio/istio pkg/kube/inject/webhook.go injectRequired (label or annotation)",
@@ -353,3 +368,73 @@ def test_the_documented_templates_opt_out_under_any_operator():
         for role in ("driver", "executor"):
             spec = app["spec"][role]
             assert not istio_injects(spec.get("labels", {}), spec.get("annotations", {})), role
+
+
+# -- the model's HTTP proxy -------------------------------------------------------------------
+
+
+def proxied():
+    from dsplib.proxy import ProxySettings
+
+    return ProxySettings(
+        http="http://squid.internal:3128",
+        https="http://squid.internal:3128",
+        no_proxy="127.0.0.1,localhost,::1,10.20.0.0/16,.ceph.internal",
+    )
+
+
+def test_with_a_proxy_spark_defaults_use_only_properties_spark_knows():
+    text = spark.spark_defaults(proxied(), ("10.152.183.0/24",))
+    known = (
+        *fact("pod property prefixes"),
+        *fact("pod environment properties"),
+        *fact("administrator JVM options"),
+    )
+    for key in parse_properties(text):
+        assert key.startswith(known), key
+
+
+def test_with_a_proxy_drivers_and_executors_get_it_in_both_forms():
+    conf = merged_spark_conf({}, spark.spark_defaults(proxied(), ("10.152.183.0/24",)))
+    for prefix in fact("pod environment properties"):
+        for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"):
+            assert conf[f"{prefix}{name}"] == "http://squid.internal:3128"
+        no_proxy = conf[f"{prefix}NO_PROXY"].split(",")
+        assert {".svc", ".cluster.local", "10.152.183.0/24", ".ceph.internal"} <= set(no_proxy)
+    for key in fact("administrator JVM options"):
+        options = shlex.split(conf[key])  # as Spark's splitCommandString reads it
+        assert "-Dhttps.proxyHost=squid.internal" in options
+        hosts = next(o for o in options if o.startswith("-Dhttp.nonProxyHosts=")).split("=")[1]
+        assert {"*.svc", "10.152.183.*", "10.20.*", "*.ceph.internal"} <= set(hosts.split("|"))
+
+
+def test_an_application_keeps_its_own_java_options_and_environment():
+    """DefaultJavaOptions is the administrator's slot; the application's extraJavaOptions stays."""
+    submitted = {
+        "spark.driver.extraJavaOptions": "-Dmine=1",
+        "spark.kubernetes.driverEnv.HTTPS_PROXY": "http://other:8080",
+    }
+    conf = merged_spark_conf(submitted, spark.spark_defaults(proxied()))
+    assert conf["spark.driver.extraJavaOptions"] == "-Dmine=1"
+    assert conf["spark.kubernetes.driverEnv.HTTPS_PROXY"] == "http://other:8080"
+    assert "-Dhttps.proxyHost=squid.internal" in conf["spark.driver.defaultJavaOptions"]
+
+
+def test_without_a_proxy_spark_defaults_hold_only_the_sidecar_opt_out():
+    from dsplib.proxy import ProxySettings
+
+    no_proxy = ProxySettings(no_proxy="127.0.0.1,localhost,::1")
+    assert spark.spark_defaults(no_proxy, ("10.1.0.0/16",)) == spark.spark_defaults()
+
+
+def test_with_a_proxy_only_spark_submit_gets_it_in_the_operator_container():
+    layer = spark.pebble_layer(settings(), NAMES, proxied())
+    controller = layer["services"]["controller"]["environment"]
+    options = shlex.split(controller[fact("submit JVM options variable")])
+    assert "-Dhttp.proxyHost=squid.internal" in options
+    assert any(o.startswith("-Dhttp.nonProxyHosts=*.svc|") for o in options)
+    for service in layer["services"].values():
+        assert not [k for k in service["environment"] if k.upper().endswith("_PROXY")]
+    assert "SPARK_SUBMIT_OPTS" not in layer["services"]["webhook"]["environment"]
+    plain = spark.pebble_layer(settings(), NAMES)["services"]["controller"]["environment"]
+    assert "SPARK_SUBMIT_OPTS" not in plain

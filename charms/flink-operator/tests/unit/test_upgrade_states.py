@@ -1,0 +1,20 @@
+"""Refresh into this revision from every state an earlier revision of flink-operator left.
+
+The fixtures in upgrade_states/ were recorded with tools/record_state.py from the scenario in
+upgrade_scenario.py. The rule: a revision that changes what the charm stores records a new
+fixture and keeps every old one (dsplib.upgrade_states says what is checked and why).
+"""
+
+import upgrade_scenario
+from dsplib import upgrade_states
+
+
+def after_refresh(ctx, kube, fixture, out):
+    users = upgrade_scenario.USERS_FLINK_DEPLOYMENT
+    assert kube.find("FlinkDeployment", "weekly-demand", "alice") == users
+
+
+(
+    test_refresh_from_a_recorded_state,
+    test_the_newest_fixture_has_the_shape_this_revision_stores,
+) = upgrade_states.charm_tests(upgrade_scenario, after_refresh)
