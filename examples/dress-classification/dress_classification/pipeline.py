@@ -68,7 +68,8 @@ def train_classifier(
 ):
     """Train the length or the color model (a Keras model file).
 
-    One generated picture without a dress for every eight training images teaches the model
+    *seed* fixes the initial weights, the order of the batches, the mirroring and dropout.
+    One generated picture without a dress for every four training images teaches the model
     to spread its probabilities when it sees no dress (see `model.train`).
     """
     import os
@@ -80,7 +81,12 @@ def train_classifier(
     labels = lengths if task == "length" else colors
     classes = data.LENGTHS if task == "length" else data.COLOR_NAMES
     network = models.build_model(
-        images.shape[1], len(classes), backbone, "imagenet" if pretrained else None, precision
+        images.shape[1],
+        len(classes),
+        backbone,
+        "imagenet" if pretrained else None,
+        precision,
+        seed,
     )
     outliers = data.make_outliers(len(images) // 4, images.shape[1], seed + 100)
     history = models.train(network, images, labels, epochs, seed=seed, outliers=outliers)
@@ -313,6 +319,12 @@ def main(argv: list[str] | None = None) -> int:
         default="float32",
         help="Keras dtype policy; bfloat16 is faster on some CPUs and costs accuracy here",
     )
+    run.add_argument(
+        "--seed",
+        type=int,
+        default=1,
+        help="seeds the generated images, the initial weights and the training order",
+    )
     run.add_argument("--publish-uri", default="")
     build = commands.add_parser("compile", help="write the pipeline YAML for Kubeflow")
     build.add_argument("--image", required=True, help="image with this package installed")
@@ -332,6 +344,7 @@ def main(argv: list[str] | None = None) -> int:
         length_epochs=args.length_epochs,
         color_epochs=args.color_epochs,
         precision=args.precision,
+        seed=args.seed,
         publish_uri=args.publish_uri,
     )
     print(summary(Path(task.outputs["Output"].path)))

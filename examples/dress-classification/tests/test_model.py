@@ -22,6 +22,18 @@ def test_bad_arguments_are_refused():
         models.build_model(32, 4, backbone="resnet")
 
 
+def test_the_seed_fixes_the_initial_weights():
+    """One seed, one starting point (Keras draws a functional model's weights in build_model)."""
+
+    def weights(seed):
+        return models.build_model(32, 4, seed=seed).get_weights()
+
+    first, again, other = weights(3), weights(3), weights(4)
+    for a, b in zip(first, again, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert any(not np.array_equal(a, b) for a, b in zip(first, other, strict=True))
+
+
 def test_training_learns_color_quickly():
     images, _, colors = data.make_dataset(256, 32, seed=0)
     network = models.build_model(32, len(data.COLORS))
