@@ -11,8 +11,14 @@ from dress_classification import data, pipeline
 
 STEPS = {"load-images", "train-classifier", "evaluate-classifier", "export-models"}
 # The test run is smaller than the default local run (length >= 0.97, color >= 0.99, see the
-# README); on its own held-out images it must come close.
-MIN_ACCURACY = {"length": 0.93, "color": 0.97}
+# README); on its own held-out images it must come close. The same run (tests/conftest.py)
+# with seeds 1, 2, 3 and 4 gave length 0.992, 0.995, 0.990, 0.990 and color 0.990, 0.990,
+# 0.997, 0.995 (python -m dress_classification.pipeline run --n-train 1536 --n-test 384
+# --length-epochs 14 --color-epochs 8 --seed N). The seed fixes the images and the initial
+# weights but not the rounding: training is not bit-exact across CPUs (AMX or not, thread
+# timing), and before the learning-rate warm-up that alone moved length between 0.85 and 0.97
+# for one seed. The bars sit two points (eight images) below the lowest of the four.
+MIN_ACCURACY = {"length": 0.97, "color": 0.97}
 
 
 def executor_output(run_dir, task):
