@@ -21,10 +21,11 @@ import pytest
 from examples_support import free_port, needs
 
 EXAMPLE = Path(__file__).resolve().parent.parent
-# A smaller run than the default (4,096 images, 14 + 6 epochs) to keep CI near two minutes on
-# two cores; its bars (tests/test_pipeline.py) are close to the default run's. The seed is the
-# pipeline's default, fixed before any result was seen; it fixes the images and the initial
-# weights, not the CPU's rounding, which differs between machines (see the bars).
+# A smaller run than the default (4,096 images, 14 + 6 epochs) to keep CI short (the whole tox
+# environment took 4.5 minutes on two cores shared with other work); its bars
+# (tests/test_pipeline.py) are close to the default run's. The seed is the pipeline's default,
+# fixed before any result was seen; it fixes the images and the initial weights, not the
+# CPU's rounding, which differs between machines (see the bars).
 PIPELINE_ARGUMENTS = {
     "n_train": 1536,
     "n_test": 384,
