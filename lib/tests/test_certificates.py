@@ -83,3 +83,54 @@ def test_ip_addresses_become_ip_entries():
     sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert sans.get_values_for_type(x509.DNSName) == ["localhost"]
     assert [str(ip) for ip in sans.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
+
+
+def test_generated_expiry_is_the_certificates_to_the_second():
+    made = certs.generate(NAMES, NOW.replace(microsecond=123456))
+    cert = x509.load_pem_x509_certificate(made.cert.encode())
+    assert made.not_after == cert.not_valid_after_utc
+    assert made.problem() is None
+
+
+def _damaged(made: certs.WebhookCertificate) -> dict[str, dict[str, str]]:
+    """Secret contents a hand edit, a truncation or a mix-up of revisions may leave."""
+    other = certs.generate(NAMES, NOW)
+    good = made.to_content()
+    return {
+        "bad PEM": {**good, "tls-cert": "-----BEGIN CERTIFICATE-----\nnot base64\n"},
+        "truncated key": {**good, "tls-key": good["tls-key"][:60]},
+        "empty CA": {**good, "ca-cert": ""},
+        "key of another certificate": {**good, "tls-key": other.key},
+        "CA that did not sign it": {**good, "ca-cert": other.ca},
+        "cert and key swapped": {**good, "tls-cert": good["tls-key"], "tls-key": good["tls-cert"]},
+        "naive expiry": {**good, "not-after": made.not_after.replace(tzinfo=None).isoformat()},
+        "expiry not the certificate's": {
+            **good,
+            "not-after": (made.not_after + datetime.timedelta(days=400)).isoformat(),
+        },
+        "names not the certificate's": {**good, "dns-names": "elsewhere.example"},
+        "missing key": {k: v for k, v in good.items() if k != "tls-key"},
+        "unparsable expiry": {**good, "not-after": "next year"},
+    }
+
+
+def test_damaged_content_reads_as_no_certificate():
+    made = certs.generate(NAMES, NOW)
+    assert certs.WebhookCertificate.from_content(made.to_content()) == made
+    for name, content in _damaged(made).items():
+        assert certs.WebhookCertificate.from_content(content) is None, name
+
+
+def test_leader_replaces_a_damaged_certificate_and_others_wait(ctx, kube):
+    made = certs.generate(certs.service_dns_names("demo-webhook", "demo-model"), NOW)
+    for name, content in _damaged(made).items():
+        secret = testing.Secret(content, label="webhook-certificate", owner="app")
+        state = testing.State(leader=True, model=MODEL, secrets={secret})
+        with ctx(ctx.on.update_status(), state) as mgr:
+            fresh = mgr.charm.certs.get(NOW)
+            out = mgr.run()
+        assert fresh is not None and fresh.problem() is None, name
+        assert _cert_secret(out).latest_content == fresh.to_content(), name
+        follower = testing.State(model=MODEL, secrets={secret})
+        with ctx(ctx.on.update_status(), follower) as mgr:
+            assert mgr.charm.certs.get(NOW) is None, name

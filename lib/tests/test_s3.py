@@ -208,23 +208,30 @@ def test_a_doctype_in_an_answer_is_refused():
 
 
 @pytest.mark.parametrize(
-    ("failure", "message"),
+    ("failure", "message", "passing"),
     [
         (
             httpx2.ConnectError("[Errno -2] Name or service not known"),
             "host name does not resolve",
+            False,
         ),
-        (httpx2.ConnectError("[Errno 111] Connection refused"), "refused the connection"),
-        (httpx2.ConnectTimeout("timed out"), "did not answer in time"),
-        (httpx2.ReadTimeout("timed out"), "did not answer in time"),
+        (httpx2.ConnectError("[Errno 111] Connection refused"), "refused the connection", True),
+        (httpx2.ConnectError("[Errno 113] No route to host"), "No route to host", True),
+        (httpx2.ReadError("[Errno 104] Connection reset by peer"), "reset by peer", True),
+        (httpx2.ConnectTimeout("timed out"), "did not answer in time", True),
+        (httpx2.ReadTimeout("timed out"), "did not answer in time", True),
+        (httpx2.RemoteProtocolError("illegal status line"), "illegal status line", False),
     ],
 )
-def test_transport_failures_become_unreachable(failure, message):
+def test_transport_failures_become_unreachable(failure, message, passing):
+    """S3NoAnswer for what may pass by itself, plain S3Unreachable for a wrong endpoint."""
+
     def handler(request: httpx2.Request) -> httpx2.Response:
         raise failure
 
-    with pytest.raises(s3.S3Unreachable, match=message):
+    with pytest.raises(s3.S3Unreachable, match=message) as caught:
         client(handler).head_bucket("bucket")
+    assert isinstance(caught.value, s3.S3NoAnswer) is passing
 
 
 def test_existing_own_bucket_is_not_an_error():

@@ -114,15 +114,18 @@ def test_profile_gets_fully_qualified_brokers_and_the_poddefault(
     deployed: jubilant.Juju, profile: str, kube: Client
 ):
     values = credentials(kube, profile)
+    base = OVERLAY["applications"][APP]["options"]["kafka-extra-listener-port"]
     for server in values["KAFKA_BOOTSTRAP_SERVERS"].split(","):
-        host = server.rsplit(":", 1)[0]
+        host, port = server.rsplit(":", 1)
         assert host.endswith(f".{deployed.model}.svc.cluster.local"), server
+        # kafka-k8s's extra listener of the overlay (SASL_PLAINTEXT: base port + 9092)
+        assert int(port) == base + 9092, server
     assert values["KAFKA_TOPIC"] == OVERLAY["applications"][APP]["options"]["topic"]
     wait_for(lambda: get_or_none(kube, PodDefault, "access-kafka", profile), "PodDefault", 300)
 
 
 def test_a_pod_in_the_profile_writes_and_reads_the_topic(profile: str, kube: Client):
-    values = credentials(kube, profile)
+    credentials(kube, profile)  # the profile has the Secret the PodDefault reads
     message = f"it-{uuid.uuid4()}"
     name = f"kafka-client-{int(time.time())}"
     job = {
@@ -139,8 +142,8 @@ def test_a_pod_in_the_profile_writes_and_reads_the_topic(profile: str, kube: Cli
                 },
                 "spec": {
                     "restartPolicy": "Never",
-                    # Kafka advertises brokers by names relative to its namespace
-                    "dnsConfig": {"searches": [values["KAFKA_DNS_SEARCH"]]},
+                    # No dnsConfig: the overlay's extra listener advertises names every
+                    # namespace resolves, which is what this test proves.
                     "containers": [
                         {
                             "name": "client",

@@ -70,6 +70,27 @@ def test_wrong_keys_block_and_good_keys_unblock(deployed: jubilant.Juju, server:
     deployed.wait(lambda status: jubilant.all_active(status, APP), timeout=10 * 60)
 
 
+def test_a_gateway_that_does_not_answer_waits_and_recovers(
+    deployed: jubilant.Juju, server: S3Server
+):
+    """An outage is not a mistake: waiting, checked again on update-status, active again."""
+    host = urlsplit(server.endpoint).hostname or ""
+    silent = f"http://{host}:9"  # the server's host, a port nothing listens on
+    deployed.model_config({"update-status-hook-interval": "30s"})
+    try:
+        deployed.config(S3_APP, {"endpoint": silent})
+        deployed.wait(lambda status: jubilant.all_waiting(status, APP), timeout=10 * 60)
+        message = deployed.status().apps[APP].app_status.message
+        assert message.startswith(f"S3 endpoint {silent} ")
+        assert message.endswith("; retrying on update-status")
+        assert server.secret_key not in message
+        deployed.config(S3_APP, {"endpoint": server.endpoint})
+        deployed.wait(lambda status: jubilant.all_active(status, APP), timeout=10 * 60)
+    finally:
+        deployed.config(S3_APP, {"endpoint": server.endpoint})
+        deployed.model_config(reset=["update-status-hook-interval"])
+
+
 PROXY_KEYS = ("juju-http-proxy", "juju-https-proxy", "juju-no-proxy")
 
 

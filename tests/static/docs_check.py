@@ -74,6 +74,9 @@ CHARMHUB_APPS = {
     "containerd": "containerd",
     "kubernetes-control-plane": "kubernetes-control-plane",
     "calico": "calico",
+    # Charmed Apache Kafka K8s of overlays/kafka.yaml (canonical/kafka-operator k8s/config.yaml:
+    # extra-listeners, docs/how-to/kafka.md)
+    "kafka-k8s": "kafka-k8s",
 }
 KNOWN_EXTENSIONS = (
     ".py", ".md", ".yaml", ".yml", ".json", ".toml", ".ini", ".sh", ".txt", ".j2", ".svg",

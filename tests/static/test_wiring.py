@@ -57,6 +57,17 @@ EXPECTED = {
         "blocked",
         "integrate secrets and pod-defaults with resource-dispatcher for S3 access in profiles",
     ),
+    # kfp-launcher names the Secret with the keys: one without the other fails pipeline steps.
+    ("kubeflow-object-storage", "config-maps"): (
+        "blocked",
+        "integrate secrets with resource-dispatcher: profiles need both the kfp-launcher "
+        "ConfigMap and the Secret with its keys",
+    ),
+    ("kubeflow-object-storage", "secrets"): (
+        "blocked",
+        "integrate config-maps with resource-dispatcher: profiles need both the kfp-launcher "
+        "ConfigMap and the Secret with its keys",
+    ),
 }
 
 

@@ -85,7 +85,7 @@ class FlinkOperatorCharm(ops.CharmBase):
         if namespaces is not None:
             self._configure_workload(settings, namespaces, certificate)
         self.k8s.reconcile(
-            self._manifests(certificate),
+            self._manifests(certificate.ca),
             verify=isinstance(event, ops.UpdateStatusEvent),
             force=isinstance(event, ops.UpgradeCharmEvent),
         )
@@ -103,12 +103,9 @@ class FlinkOperatorCharm(ops.CharmBase):
         return flink.watched_namespaces(settings, profiles, self.model.name)
 
     def _profile_namespaces(self) -> list[str]:
-        from lightkube.resources.core_v1 import Namespace
-
         key, value = flink.PROFILE_LABEL
-        client = self.k8s.engine.client
-        listing = _call(self.app.name, lambda: list(client.list(Namespace, labels={key: value})))
-        return [ns.metadata.name for ns in listing if ns.metadata and ns.metadata.name]
+        listing = self.k8s.engine.read_all("v1", "Namespace", labels={key: value})
+        return [ns["metadata"]["name"] for ns in listing]
 
     def _configure_workload(
         self, settings: flink.Settings, namespaces: list[str], certificate: WebhookCertificate
@@ -150,8 +147,8 @@ class FlinkOperatorCharm(ops.CharmBase):
             group_id=flink.FLINK_UID,
         )
 
-    def _manifests(self, certificate: WebhookCertificate) -> list[dict[str, Any]]:
-        return kubernetes.render(TEMPLATES, flink.manifest_context(self.names, certificate.ca))
+    def _manifests(self, ca_cert: str) -> list[dict[str, Any]]:
+        return kubernetes.render(TEMPLATES, flink.manifest_context(self.names, ca_cert))
 
     def _send_profile_objects(
         self, settings: flink.Settings, leaving: ops.Relation | None
@@ -202,24 +199,23 @@ class FlinkOperatorCharm(ops.CharmBase):
 
     def _jobmanager_addresses(self) -> list[str]:
         """Pod IPs of Flink JobManagers the operator started (empty when unreadable)."""
-        from lightkube.resources.core_v1 import Pod
-
         labels = {"component": "jobmanager", "type": "flink-native-kubernetes"}
         try:
-            pods = _call(
-                self.app.name,
-                lambda: list(self.k8s.engine.client.list(Pod, namespace="*", labels=labels)),
-            )
+            pods = self.k8s.engine.read_all("v1", "Pod", namespace="*", labels=labels)
         except kubernetes.KubernetesError:
             return []
-        return [p.status.podIP for p in pods if p.status and p.status.podIP]
+        return [ip for p in pods if (ip := (p.get("status") or {}).get("podIP"))]
 
     # -- removal and status ------------------------------------------------------------------
 
     def _on_remove(self, _: ops.RemoveEvent) -> None:
-        """Delete the cluster objects when the application goes (the lib checks that)."""
+        """Delete the cluster objects when the application goes (the lib checks that).
+
+        Objects are deleted by name, so a missing or damaged certificate (no CA to render
+        into the webhook configurations) does not keep them behind.
+        """
         certificate = self.certificates.current()
-        self.k8s.remove(self._manifests(certificate) if certificate else [])
+        self.k8s.remove(self._manifests(certificate.ca if certificate else ""))
 
     def _on_collect_status(self, event: ops.CollectStatusEvent) -> None:
         workload = workload_status(
@@ -230,21 +226,6 @@ class FlinkOperatorCharm(ops.CharmBase):
             checking="waiting for {}",
         )
         add_statuses(event, *self.problems.statuses(), self.k8s.status(), workload)
-
-
-def _call(app: str, fn: Any) -> Any:
-    """Run a read against the API, turning its errors into the lib's kinds (403 -> trust)."""
-    from lightkube import ApiError
-
-    try:
-        return fn()
-    except ApiError as err:
-        code = getattr(err.status, "code", 0) or 0
-        if code == 403:
-            raise kubernetes.TrustError(app, str(err)) from None
-        raise kubernetes.TransientError(f"Kubernetes API answered {code}") from None
-    except Exception as err:  # httpx timeouts and connection errors
-        raise kubernetes.TransientError(type(err).__name__) from None
 
 
 def _status_of(err: kubernetes.KubernetesError) -> ops.StatusBase:

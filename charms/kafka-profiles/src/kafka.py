@@ -16,6 +16,18 @@ Why host names are rewritten: Kafka's charm hands out `<pod>.<app>-endpoints:<po
 namespace resolves. Kubeflow profiles are other namespaces, so each short name becomes
 `<pod>.<service>.<namespace>.svc.<cluster domain>`, which resolves everywhere in the cluster.
 Names that already carry `.svc` or another domain, and IP addresses, are kept as they are.
+
+Bootstrap is only the first connection: a broker then answers with the `advertised.listeners`
+of the listener the client connected to, and Kafka's own client listener advertises the same
+short names. Charmed Kafka's `extra-listeners` option (canonical/kafka-operator
+k8s/config.yaml) adds listeners with an advertised host of our choosing on ports offset by a
+base port (`host-{unit}.domain:30000` -> 39092 for SASL_PLAINTEXT, 39093 for SASL_SSL; the
+base port must lie strictly between 20000 and 50000, core/structured_config.py), and adds the
+host to the brokers' certificates. With `kafka-extra-listener-port` set to that base port,
+the bootstrap servers point at the extra listener, so every address a client is told is the
+fully qualified one: nothing is left for the pod's DNS settings, which a PodDefault cannot
+change (kubeflow/kubeflow components/admission-webhook/pkg/apis/settings/v1alpha1/
+poddefault_types.go has no dnsConfig).
 """
 
 from __future__ import annotations
@@ -43,6 +55,8 @@ _HOST = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,
 _TOPIC = re.compile(r"^[a-zA-Z0-9._-]{1,249}$")
 # SCRAM user names and passwords go into a JAAS line between double quotes.
 _CREDENTIAL = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]{1,255}$")  # printable, no " or \
+# Charmed Kafka's extra-listeners base port: 20000 < port < 50000 (core/structured_config.py).
+EXTRA_LISTENER_PORTS = range(20001, 50000)
 _PEM = re.compile(
     r"^(-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----\s*)+$"
 )
@@ -61,6 +75,7 @@ class Settings:
     consumer_group_prefix: str
     kafka_namespace: str
     cluster_domain: str
+    extra_listener_port: int = 0
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], model_name: str) -> Settings:
@@ -82,7 +97,22 @@ class Settings:
         domain = str(config.get("cluster-domain", "")).strip().rstrip(".")
         if not _HOST.match(domain):
             raise validation.InvalidConfig("cluster-domain", "a DNS name like cluster.local")
-        return cls(topic, ",".join(roles), prefix, namespace, domain)
+        port = config.get("kafka-extra-listener-port", 0)
+        if port != 0 and (isinstance(port, bool) or port not in EXTRA_LISTENER_PORTS):
+            raise validation.InvalidConfig(
+                "kafka-extra-listener-port",
+                "0, or the port of Kafka's extra-listeners (20001-49999)",
+            )
+        return cls(topic, ",".join(roles), prefix, namespace, domain, port)
+
+    def extra_listeners(self, kafka_app: str) -> str:
+        """The value of Kafka's `extra-listeners` that advertises the names we hand out.
+
+        Its pods are `<app>-<unit>` under the headless Service `<app>-endpoints` (the short
+        names Kafka sends), made fully qualified as `fully_qualified` does.
+        """
+        host = f"{kafka_app}-{{unit}}.{kafka_app}-endpoints.{self.kafka_namespace}.svc"
+        return f"{host}.{self.cluster_domain}:{self.extra_listener_port}"
 
     def request(self) -> dict[str, str]:
         """Our application databag on the kafka_client relation."""
@@ -122,16 +152,24 @@ class Credentials:
         )
 
 
-def fully_qualified(endpoint: str, namespace: str, domain: str) -> str:
-    """`host:port` with a short in-cluster host name made resolvable from any namespace."""
+def fully_qualified(endpoint: str, namespace: str, domain: str, port_offset: int = 0) -> str:
+    """`host:port` with a short in-cluster host name made resolvable from any namespace.
+
+    `port_offset` moves the port to Kafka's extra listener for the same security protocol.
+    """
     host, sep, port = endpoint.strip().rpartition(":")
     if not sep or not port.isdigit() or not 1 <= int(port) <= 65535:
         raise InvalidKafkaData(f"Kafka sent an endpoint that is not host:port: {endpoint!r:.60}")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
+    if int(port) + port_offset > 65535:
+        raise InvalidKafkaData(
+            f"Kafka's port {port} plus kafka-extra-listener-port is not a port: {endpoint!r:.60}"
+        )
+    port = str(int(port) + port_offset)
     try:
         ipaddress.ip_address(host)
-        return endpoint.strip()
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     except ValueError:
         pass
     host = host.lower()
@@ -158,7 +196,10 @@ def credentials(
     if not endpoints:
         raise InvalidKafkaData("Kafka sent no endpoints")
     servers = tuple(
-        fully_qualified(e, settings.kafka_namespace, settings.cluster_domain) for e in endpoints
+        fully_qualified(
+            e, settings.kafka_namespace, settings.cluster_domain, settings.extra_listener_port
+        )
+        for e in endpoints
     )
     username, password = fields.get("username", ""), fields.get("password", "")
     if not _CREDENTIAL.match(username) or not _CREDENTIAL.match(password):
@@ -203,8 +244,8 @@ def secret(app: str, creds: Credentials) -> dict[str, Any]:
         "KAFKA_SECURITY_PROTOCOL": creds.security_protocol,
         "KAFKA_SASL_MECHANISM": SASL_MECHANISM,
         "KAFKA_SASL_JAAS_CONFIG": creds.jaas_config,
-        # Kafka advertises the short names after bootstrap too: pods that can set dnsConfig
-        # (Flink and Spark pod templates) add this search domain so that those resolve.
+        # Without kafka-extra-listener-port Kafka advertises the short names after bootstrap:
+        # pods that can set dnsConfig (Flink and Spark pod templates) add this search domain.
         "KAFKA_DNS_SEARCH": creds.dns_search,
     }
     if creds.tls_ca:

@@ -9,6 +9,8 @@ Service in the model's namespace that stands for the gateway and tells every con
 (kfp-api, kfp-ui, kfp-profile-controller, argo-controller) `<service>.<namespace>:<port>` and
 the keys. The check runs again on every hook, update-status included; its outcome is kept so
 that the status stays true on hooks that do not check (actions, collect-status itself).
+Through resource-dispatcher it also gives every profile the `kfp-launcher` ConfigMap that
+pipeline steps read, and the Secret with the keys it names (launcher.py).
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from typing import Any
 import ops
 from object_storage import S3Requirer
 
+import launcher
 import migration
 import storage
 from dsplib import kubernetes, validation
+from dsplib.dispatch import ManifestSender
 from dsplib.manifests import KubernetesManifests
 from dsplib.proxy import ProxySettings
 from dsplib.reconcile import observe_reconcile
@@ -67,6 +71,10 @@ class KubeflowObjectStorageCharm(ops.CharmBase):
         self.k8s = KubernetesManifests(self)
         self.s3 = S3Requirer(self, S3_RELATION, bucket=str(self.config.get("bucket", "")))
         self.consumers = SdiEndpoint(self, CONSUMERS, "object-storage", role="provides")
+        self.profiles = {
+            endpoint: ManifestSender(self, endpoint, as_secret=endpoint == "secrets")
+            for endpoint in launcher.ENDPOINTS
+        }
         observe_reconcile(
             self,
             self._reconcile,
@@ -89,6 +97,7 @@ class KubeflowObjectStorageCharm(ops.CharmBase):
         if proxy_problem := ProxySettings.from_juju().problem:
             inputs.problems.append(ops.BlockedStatus(proxy_problem))
         inputs.problems.extend(self._consumer_problems())
+        inputs.problems.extend(self._dispatch_problems())
         if self.model.get_relation(S3_RELATION) is None:
             inputs.problems.append(
                 ops.BlockedStatus(f"integrate {S3_RELATION} with s3-integrator (Ceph RGW)")
@@ -115,6 +124,19 @@ class KubeflowObjectStorageCharm(ops.CharmBase):
             except SdiError as err:
                 problems.append(ops.BlockedStatus(str(err)))
         return problems
+
+    def _dispatch_problems(self) -> list[ops.StatusBase]:
+        """The ConfigMap names the Secret: one without the other would break pipeline steps."""
+        related = [e for e in launcher.ENDPOINTS if self.model.get_relation(e) is not None]
+        if len(related) != 1:
+            return []
+        missing = next(e for e in launcher.ENDPOINTS if e not in related)
+        return [
+            ops.BlockedStatus(
+                f"integrate {missing} with resource-dispatcher: profiles need both the "
+                "kfp-launcher ConfigMap and the Secret with its keys"
+            )
+        ]
 
     # -- reconcile ---------------------------------------------------------------------------
 
@@ -147,6 +169,24 @@ class KubeflowObjectStorageCharm(ops.CharmBase):
         if applied:
             data = storage.consumer_data(self.app.name, self.model.name, target, connection)
             self._publish(data)
+            self._send_to_profiles(target, connection, settings)
+
+    def _send_to_profiles(
+        self, target: storage.Target, connection: S3Connection, settings: storage.Settings
+    ) -> None:
+        """kfp-launcher and its Secret for every profile, when both endpoints are related."""
+        if self._dispatch_problems():
+            self._take_back_from_profiles()
+            return
+        app = self.app.name
+        self.profiles["secrets"].send([launcher.keys_secret(app, connection)])
+        self.profiles["config-maps"].send(
+            [launcher.config_map(app, target.host, target.port, connection, settings.bucket)]
+        )
+
+    def _take_back_from_profiles(self) -> None:
+        for sender in self.profiles.values():
+            sender.send([])
 
     def _manifests(self, target: storage.Target) -> list[dict[str, Any]]:
         context = storage.manifest_context(self.app.name, self.model.name, target)
@@ -164,6 +204,7 @@ class KubeflowObjectStorageCharm(ops.CharmBase):
         self.k8s.reconcile([])
         for relation in self.consumers.relations:
             self.consumers.withdraw(relation)
+        self._take_back_from_profiles()
         self._stored.check = ""
 
     def _record(self, fingerprint: str, outcome: storage.Outcome) -> None:

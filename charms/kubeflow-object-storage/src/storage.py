@@ -29,6 +29,9 @@ _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _IP_LIKE = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
 ENDPOINTSLICE_MANAGER = "kubeflow-object-storage.juju.is"
 CHECK_TIMEOUT = 10.0  # seconds for one S3 request
+# A check that met an outage runs again on the next hook; update-status is the one that is
+# sure to come (every 5 minutes by default, the model's update-status-hook-interval).
+RETRY = "retrying on update-status"
 
 
 class UnusableEndpoint(ValueError):
@@ -189,6 +192,7 @@ def _failure(err: S3Error) -> Outcome:
     from dsplib.s3 import (
         S3AuthError,
         S3ConfigError,
+        S3NoAnswer,
         S3ProxyError,
         S3TLSError,
         S3Unreachable,
@@ -198,14 +202,16 @@ def _failure(err: S3Error) -> Outcome:
         return Outcome("blocked", f"{err}: fix the keys given to s3-integrator")
     if isinstance(err, S3TLSError):
         return Outcome("blocked", f"{err}: set s3-integrator's tls-ca-chain to the gateway's CA")
-    if isinstance(err, S3Unreachable):
-        if isinstance(err, S3ProxyError):  # names the proxy and the model key to change
-            return Outcome("blocked", str(err))
+    if isinstance(err, S3ProxyError):  # names the proxy and the model key to change
+        return Outcome("blocked", str(err))
+    if isinstance(err, S3NoAnswer):  # a gateway restarting or a network hiccup: it may pass
+        return Outcome("waiting", f"{err}; {RETRY}")
+    if isinstance(err, S3Unreachable):  # a name that does not resolve, a port of another kind
         return Outcome("blocked", f"{err}: check s3-integrator's endpoint and the network")
     if isinstance(err, S3ConfigError):
         return Outcome("blocked", f"s3-credentials: {err}")
     if err.status >= 500:
-        return Outcome("waiting", f"{err}; retrying")
+        return Outcome("waiting", f"{err}; {RETRY}")
     if err.code == "BucketAlreadyExists":
         return Outcome("blocked", f"{err}: another owner has this name; set bucket to another")
     return Outcome(

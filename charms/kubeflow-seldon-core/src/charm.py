@@ -55,6 +55,7 @@ class SeldonCoreCharm(ops.CharmBase):
         self.certificates = WebhookCertificates(self, seldon.WEBHOOK_SERVICE)
         self.s3 = S3Requirer(self, "s3-credentials")
         self.model_secrets = ManifestSender(self, "secrets", as_secret=True)
+        self.model_accounts = ManifestSender(self, "service-accounts")
         self.metrics = MetricsEndpointProvider(self, jobs=self._scrape_jobs)
         self.dashboards = GrafanaDashboardProvider(self)
         self.logs = LogForwarder(self)
@@ -122,11 +123,32 @@ class SeldonCoreCharm(ops.CharmBase):
                 verify=isinstance(event, ops.UpdateStatusEvent),
                 force=isinstance(event, ops.UpgradeCharmEvent),
             )
-        secret_name = inputs.settings.model_secret_name
-        s3 = inputs.s3
-        proxy_env = ProxySettings.from_juju().pod_env(inputs.settings.cluster_networks)
-        manifests = [seldon.rclone_secret(secret_name, s3, proxy_env)] if s3 else []
-        self.model_secrets.send(manifests)
+        self._send_model_credentials(inputs.settings, inputs.s3)
+
+    def _send_model_credentials(self, settings: seldon.Settings, s3: S3Connection | None) -> None:
+        """The rclone Secret for every profile and, for a private CA, the CA and its account.
+
+        The CA goes only where the ServiceAccount can go too: RCLONE_CA_CERT naming a file
+        that no pod mounts would stop every model from loading.
+        """
+        name = settings.model_secret_name
+        proxy_env = ProxySettings.from_juju().pod_env(settings.cluster_networks)
+        with_ca = (
+            bool(s3 and s3.tls_ca) and self.model.get_relation("service-accounts") is not None
+        )
+        objects: list[dict] = []
+        accounts: list[dict] = []
+        if s3 and with_ca:
+            ca_file = seldon.SA_SECRET_MOUNT + seldon.CA_KEY
+            objects = [
+                seldon.rclone_secret(name, s3, proxy_env, ca_file=ca_file),
+                seldon.ca_secret(name, s3.tls_ca),
+            ]
+            accounts = [seldon.models_service_account(name)]
+        elif s3:
+            objects = [seldon.rclone_secret(name, s3, proxy_env)]
+        self.model_secrets.send(objects)
+        self.model_accounts.send(accounts)
 
     def _configure_workload(
         self,

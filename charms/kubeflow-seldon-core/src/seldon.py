@@ -314,7 +314,7 @@ def seldon_config_data(images: Images) -> dict[str, str]:
         ),
         "credentials": json.dumps(
             {
-                "gcs": {"gcsCredentialFileName": "gcloud-application-credentials.json"},
+                "gcs": {"gcsCredentialFileName": GCS_CREDENTIAL_FILE},
                 "s3": {
                     "s3AccessKeyIDName": "awsAccessKeyID",
                     "s3SecretAccessKeyName": "awsSecretAccessKey",
@@ -325,8 +325,70 @@ def seldon_config_data(images: Images) -> dict[str, str]:
     }
 
 
+# How a private CA reaches the storage initializer. Seldon Core 1.17's injector
+# (operator/controllers/model_initializer_injector.go, InjectModelInitializer) gives the init
+# container only `envFrom` the envSecretRefName Secret, the shared model volume, and what
+# CredentialBuilder.CreateSecretVolumeAndEnv (operator/controllers/resources/credentials/
+# service_account_credentials.go) takes from the Secrets listed in the pod's ServiceAccount:
+# a Secret holding the key named by seldon-config's credentials.gcs.gcsCredentialFileName is
+# mounted whole, every key a file, at /var/secrets/ (credentials/gcs/gcs_secret.go,
+# GCSCredentialVolumeMountPath). rclone takes a CA only as a file (`--ca-cert`, from the
+# environment RCLONE_CA_CERT), so the CA travels as `ca.crt` in such a Secret, listed by a
+# ServiceAccount models run as, and RCLONE_CA_CERT names the file.
+GCS_CREDENTIAL_FILE = "gcloud-application-credentials.json"  # seldon-config credentials.gcs
+SA_SECRET_MOUNT = "/var/secrets/"  # noqa: S105 - gcs_secret.go GCSCredentialVolumeMountPath
+CA_KEY = "ca.crt"
+
+
+def ca_secret_name(model_secret: str) -> str:
+    """The Secret with the gateway's CA, next to the rclone Secret."""
+    return f"{model_secret}-ca"
+
+
+def models_service_account_name(model_secret: str) -> str:
+    """The ServiceAccount models set as serviceAccountName to trust the gateway's CA."""
+    return f"{model_secret}-models"
+
+
+def ca_secret(model_secret: str, ca_pem: str) -> dict[str, Any]:
+    """The gateway's CA, shaped so that the injector mounts it into the storage initializer.
+
+    The GCS credential key is what makes the injector mount the Secret; it holds an empty
+    JSON object, which nothing reads: GOOGLE_APPLICATION_CREDENTIALS, which the injector sets
+    to it, is read only by rclone's Google Cloud Storage backend, and the image's `gs` remote
+    is anonymous.
+    """
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": ca_secret_name(model_secret),
+            "labels": {"app.kubernetes.io/component": "seldon-model-credentials"},
+        },
+        "type": "Opaque",
+        "stringData": {CA_KEY: ca_pem, GCS_CREDENTIAL_FILE: "{}"},
+    }
+
+
+def models_service_account(model_secret: str) -> dict[str, Any]:
+    """The ServiceAccount whose Secrets list carries the CA Secret to the initializer."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {
+            "name": models_service_account_name(model_secret),
+            "labels": {"app.kubernetes.io/component": "seldon-model-credentials"},
+        },
+        "secrets": [{"name": ca_secret_name(model_secret)}],
+    }
+
+
 def rclone_secret(
-    name: str, s3: S3Connection, proxy_env: Mapping[str, str] | None = None
+    name: str,
+    s3: S3Connection,
+    proxy_env: Mapping[str, str] | None = None,
+    *,
+    ca_file: str = "",
 ) -> dict[str, Any]:
     """The Secret a SeldonDeployment names in `envSecretRefName` to load `s3://` models.
 
@@ -335,7 +397,8 @@ def rclone_secret(
     (dsplib.proxy `pod_env`, empty without a model proxy) lets it fetch models from outside:
     rclone takes its proxy from HTTP_PROXY/HTTPS_PROXY/NO_PROXY through Go's
     http.ProxyFromEnvironment (rclone fs/fshttp/http.go, `NewTransportCustom`), and only the
-    init container reads this Secret, so the model servers are not proxied.
+    init container reads this Secret, so the model servers are not proxied. `ca_file` is where
+    the gateway's CA is mounted (see `ca_secret`), when it is.
     """
     env = {
         "RCLONE_CONFIG_S3_TYPE": "s3",
@@ -348,6 +411,8 @@ def rclone_secret(
     }
     if s3.region:
         env["RCLONE_CONFIG_S3_REGION"] = s3.region
+    if ca_file:
+        env["RCLONE_CA_CERT"] = ca_file
     env.update(proxy_env or {})
     return {
         "apiVersion": "v1",

@@ -46,17 +46,60 @@ class WebhookCertificate:
 
     @classmethod
     def from_content(cls, content: dict[str, str]) -> WebhookCertificate | None:
-        """Read `to_content` output back; None when fields are missing or malformed."""
+        """Read `to_content` output back; None when anything is missing, malformed or amiss.
+
+        None makes the leader generate a new certificate and other units wait for it, so a
+        damaged secret (edited by hand, truncated, from an older revision) never reaches the
+        workload, where a bad PEM or a key of another certificate would break TLS or a hook.
+        """
         try:
-            return cls(
+            made = cls(
                 ca=content["ca-cert"],
                 cert=content["tls-cert"],
                 key=content["tls-key"],
                 not_after=datetime.datetime.fromisoformat(content["not-after"]),
                 dns_names=tuple(filter(None, content["dns-names"].split(","))),
             )
-        except (KeyError, ValueError):
+        except (KeyError, ValueError, TypeError, AttributeError):
             return None
+        return made if made.problem() is None else None
+
+    def problem(self) -> str | None:
+        """What makes this certificate unusable, or None when it is sound.
+
+        The PEM texts must parse, the key must be the certificate's, the CA must have signed
+        it, and the expiry and names recorded beside it must be the certificate's own (the
+        renewal decision reads them).
+        """
+        from cryptography import x509
+        from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+        from cryptography.hazmat.primitives import serialization
+
+        if not all(isinstance(v, str) for v in (self.ca, self.cert, self.key)):
+            return "not text"
+        try:
+            ca = x509.load_pem_x509_certificate(self.ca.encode())
+            cert = x509.load_pem_x509_certificate(self.cert.encode())
+            key = serialization.load_pem_private_key(self.key.encode(), password=None)
+            cert.verify_directly_issued_by(ca)
+            names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+            return "unreadable, or not signed by its CA"
+        except x509.ExtensionNotFound:
+            return "no subject alternative names"
+        if key.public_key() != cert.public_key():
+            return "the key is not the certificate's"
+        # X.509 keeps whole seconds; secrets written before generate() dropped microseconds
+        # record a fraction more.
+        if self.not_after.tzinfo is None or abs(self.not_after - cert.not_valid_after_utc) >= (
+            datetime.timedelta(seconds=1)
+        ):
+            return "the recorded expiry is not the certificate's"
+        found = [str(n) for n in names.get_values_for_type(x509.DNSName)]
+        found += [str(ip) for ip in names.get_values_for_type(x509.IPAddress)]
+        if set(found) != set(self.dns_names):
+            return "the recorded names are not the certificate's"
+        return None
 
     def needs_renewal(self, dns_names: tuple[str, ...], now: datetime.datetime) -> bool:
         """True when the certificate is close to expiry or names other hosts."""
@@ -82,7 +125,8 @@ def generate(
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-    now = now or datetime.datetime.now(datetime.timezone.utc)
+    # Whole seconds, as X.509 records them, so `not_after` is the certificate's own expiry.
+    now = (now or datetime.datetime.now(datetime.timezone.utc)).replace(microsecond=0)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{dns_names[0]} webhook CA")])
     ca_cert = (

@@ -242,6 +242,60 @@ GATEWAY_INFO = Contract(
 NOTHING = Contract()
 
 
+# -- what the application itself stored -----------------------------------------------------
+
+
+@functools.cache
+def _certificates(service: str) -> tuple[Any, Any]:
+    """Two certificates of different CAs for `service` in the model most examples use.
+
+    Made once: key generation is slow.
+    """
+    from dsplib.certificates import generate, service_dns_names
+
+    names = service_dns_names(service, MODEL_NAMES[0])
+    return generate(names), generate(names)
+
+
+def _certificate_variants(good: dict[str, str], other: dict[str, str]) -> list[dict[str, str]]:
+    return [
+        good,
+        {**good, "tls-cert": "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"},
+        {**good, "tls-key": good["tls-key"][:60]},
+        {**good, "tls-key": other["tls-key"]},
+        {**good, "ca-cert": other["ca-cert"]},
+        {**good, "tls-cert": good["tls-key"], "tls-key": good["tls-cert"]},
+        {**good, "tls-cert": good["ca-cert"]},
+        {**good, "not-after": good["not-after"].split("+")[0]},
+        {**good, "not-after": "9999-99-99"},
+        {**good, "dns-names": ""},
+        {k: v for k, v in good.items() if k != "tls-key"},
+    ]
+
+
+@st.composite
+def webhook_certificate(draw: st.DrawFn, service: str) -> dict[str, Value]:
+    """Content of the `dsplib.certificates` secret of the webhook Service `service`.
+
+    Sound, damaged in one field, or junk: what a hand edit or a truncation may leave.
+    """
+    good, other = (c.to_content() for c in _certificates(service))
+    content: dict[str, Value] = dict(
+        draw(
+            st.one_of(
+                st.sampled_from(_certificate_variants(good, other)),
+                st.dictionaries(
+                    st.sampled_from(sorted(good)), hostile_text(), min_size=1, max_size=5
+                ),
+            )
+        )
+    )
+    key = content.get("tls-key")
+    if isinstance(key, str) and len(key) >= 12:  # what `secret_values` counts as a secret
+        content["tls-key"] = Sensitive(key)
+    return content
+
+
 # -- the charm under test --------------------------------------------------------------------
 
 
@@ -264,6 +318,9 @@ class CharmSpec:
     fixes: Sequence[str] = ()
     # charmcraft.yaml as a dict, for a charm without one on disk (the library's own tests).
     charmcraft: Mapping[str, Any] | None = None
+    # Secrets the application owns, by label, as an earlier revision, a hand edit or a
+    # truncation may have left them (see `webhook_certificate`).
+    own_secrets: Mapping[str, st.SearchStrategy[dict[str, Value]]] = field(default_factory=dict)
 
     @functools.cached_property
     def meta(self) -> dict[str, Any]:
@@ -582,6 +639,11 @@ def examples(draw: st.DrawFn, spec: CharmSpec) -> Example:
     for name, value in list(config.items()):
         if isinstance(value, (Sensitive, JujuSecret)):
             config[name] = secrets.plain(value)
+    for label, strategy in sorted(spec.own_secrets.items()):
+        if draw(st.booleans()):
+            content = {k: secrets.plain(v) for k, v in draw(strategy).items()}
+            secret_id = f"secret:fuzzo{len(secrets.juju):015d}"  # as in _Secrets.plain
+            secrets.juju.append(testing.Secret(content, id=secret_id, label=label, owner="app"))
     rels = draw(relations(spec, secrets))
     containers = {
         testing.Container(name, can_connect=draw(st.sampled_from([True, True, False])))

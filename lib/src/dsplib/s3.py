@@ -6,7 +6,8 @@ request, so importing this module stays cheap).
 
 Errors are typed so a charm can tell the operator what is wrong: `S3AuthError` (keys or
 permissions), `S3NotFound` (bucket or key), `S3Unreachable` (connection, DNS, timeout; its
-subclass `S3ProxyError` when the model's proxy refused or is down), `S3TLSError` (certificate
+subclasses `S3NoAnswer` when the host is known but nothing answered, which may pass, and
+`S3ProxyError` when the model's proxy refused or is down), `S3TLSError` (certificate
 does not verify), `S3ConfigError` (endpoint is not a URL), `S3Error` for the rest. Their
 messages name the endpoint, bucket and key, never a key or a signature.
 
@@ -86,6 +87,15 @@ class S3NotFound(S3Error):
 
 class S3Unreachable(S3Error):
     """No HTTP answer: connection refused, name does not resolve, or timeout."""
+
+
+class S3NoAnswer(S3Unreachable):
+    """The host is known but did not answer: refused, reset, no route, or timed out.
+
+    A gateway that is restarting, a port not yet open or a network that drops packets
+    looks like this, and it may pass by itself; a name that does not resolve or a port
+    that speaks another protocol (plain `S3Unreachable`) will not.
+    """
 
 
 class S3ProxyError(S3Unreachable):
@@ -606,14 +616,18 @@ def _transport_error(err: Exception, endpoint: str, proxy: str = "") -> S3Error:
     text = str(err)
     if isinstance(err, httpx2.TimeoutException):
         via = f" through HTTP proxy {shown(proxy)}" if proxy else ""
-        return S3Unreachable(f"S3 endpoint {endpoint} did not answer in time{via}")
+        return S3NoAnswer(f"S3 endpoint {endpoint} did not answer in time{via}")
     if any(failure in text for failure in DNS_FAILURES):
         return S3Unreachable(f"S3 endpoint {endpoint}: host name does not resolve")
     if "Connection refused" in text:
-        return S3Unreachable(f"S3 endpoint {endpoint} refused the connection")
+        return S3NoAnswer(f"S3 endpoint {endpoint} refused the connection")
     if isinstance(err, httpx2.RemoteProtocolError):
         text += " (is it an HTTPS port?)" if endpoint.startswith("http:") else ""
-    return S3Unreachable(f"cannot reach S3 endpoint {endpoint}: {text or type(err).__name__}")
+        return S3Unreachable(f"cannot reach S3 endpoint {endpoint}: {text}")
+    # ConnectError (no route, network down), ReadError/WriteError (reset): the network's
+    # state, not the endpoint's spelling.
+    kind = S3NoAnswer if isinstance(err, httpx2.NetworkError) else S3Unreachable
+    return kind(f"cannot reach S3 endpoint {endpoint}: {text or type(err).__name__}")
 
 
 def _proxy_failure(err: Exception, endpoint: str, proxy: str) -> S3ProxyError | None:

@@ -150,6 +150,17 @@ def fixed_certificate(
     )
 
 
+def placeholder_certificates(monkeypatch: Any) -> None:
+    """Webhook certificates as the fixtures hold them, for recording and replaying.
+
+    New certificates are `fixed_certificate`s, and the placeholders are taken as sound: they
+    are not PEM, so `WebhookCertificate.problem` would refuse them and a leader would replace
+    the recorded certificate on every refresh.
+    """
+    monkeypatch.setattr(certificates, "generate", fixed_certificate)
+    monkeypatch.setattr(certificates.WebhookCertificate, "problem", lambda self: None)
+
+
 # -- recording -------------------------------------------------------------------------------
 
 

@@ -291,6 +291,79 @@ def test_non_leader_serves_the_certificate_the_leader_made(ctx, kube):
     assert out.unit_status == testing.ActiveStatus()
 
 
+def damaged_certificates(good: dict[str, str]) -> dict[str, dict[str, str]]:
+    """What a hand edit, a truncation or a mix-up may leave in the certificate secret."""
+    return {
+        "bad PEM": {**good, "tls-cert": "-----BEGIN CERTIFICATE-----\nAAAA\n"},
+        "truncated key": {**good, "tls-key": good["tls-key"][:50]},
+        "missing keys": {"ca-cert": good["ca-cert"]},
+        "cert and key swapped": {**good, "tls-cert": good["tls-key"], "tls-key": good["tls-cert"]},
+        "CA as certificate": {**good, "tls-cert": good["ca-cert"]},
+        "naive expiry": {**good, "not-after": "2027-01-01T00:00:00"},
+        "expiry not a date": {**good, "not-after": "soon"},
+        "one unknown key": {"certificate": good["tls-cert"]},
+    }
+
+
+DAMAGES = sorted(damaged_certificates(dict.fromkeys(("ca-cert", "tls-cert", "tls-key"), "")))
+
+
+def _certificate_content(ctx: testing.Context) -> dict[str, str]:
+    out = ctx.run(ctx.on.pebble_ready(container()), state())
+    return dict(next(s for s in out.secrets if s.label == "webhook-certificate").tracked_content)
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_leader_replaces_a_damaged_certificate_secret(ctx, kube, damage):
+    content = damaged_certificates(_certificate_content(ctx))[damage]
+    secret = testing.Secret(content, label="webhook-certificate", owner="app")
+    out = ctx.run(ctx.on.update_status(), state(containers=[running()], secrets=[secret]))
+    fresh = next(s for s in out.secrets if s.label == "webhook-certificate").latest_content
+    assert fresh is not None and fresh != content
+    data = (files(ctx, out) / flink.KEYSTORE.lstrip("/")).read_bytes()
+    password = (
+        out.get_container("flink-operator")
+        .plan.services["webhook"]
+        .environment["WEBHOOK_KEYSTORE_PASSWORD"]
+    )
+    assert flink.keystore_holds(data, fresh["tls-cert"], password)
+    webhooks = kube.get_object("ValidatingWebhookConfiguration", WEBHOOK_CONFIG)["webhooks"]
+    assert base64.b64decode(webhooks[0]["clientConfig"]["caBundle"]).decode() == fresh["ca-cert"]
+    assert out.unit_status == testing.ActiveStatus()
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_non_leader_waits_while_the_certificate_secret_is_damaged(ctx, kube, damage):
+    content = damaged_certificates(_certificate_content(ctx))[damage]
+    secret = testing.Secret(content, label="webhook-certificate", owner="app")
+    kube.reset_calls()
+    out = ctx.run(ctx.on.pebble_ready(container()), state(leader=False, secrets=[secret]))
+    assert kube.writes == []
+    assert out.unit_status == testing.WaitingStatus("waiting for the leader's webhook certificate")
+    assert not (files(ctx, out) / flink.KEYSTORE.lstrip("/")).exists()
+
+
+def test_a_damaged_keystore_file_is_rewritten(ctx, kube):
+    out = ctx.run(ctx.on.pebble_ready(container()), state())
+    path = files(ctx, out) / flink.KEYSTORE.lstrip("/")
+    path.write_bytes(b"\x30\x82garbage")
+    out = ctx.run(ctx.on.update_status(), out)
+    secret = next(s for s in out.secrets if s.label == "webhook-certificate")
+    password = (
+        out.get_container("flink-operator")
+        .plan.services["webhook"]
+        .environment["WEBHOOK_KEYSTORE_PASSWORD"]
+    )
+    assert flink.keystore_holds(path.read_bytes(), secret.tracked_content["tls-cert"], password)
+
+
+def test_removal_with_a_damaged_certificate_still_deletes_the_objects(ctx, kube):
+    out = ctx.run(ctx.on.pebble_ready(container()), state())
+    secret = testing.Secret({"tls-cert": "x"}, label="webhook-certificate", owner="app")
+    ctx.run(ctx.on.remove(), follow_up(out, planned_units=0, secrets=[secret]))
+    assert kube.objects == {}
+
+
 # -- config -----------------------------------------------------------------------------------
 
 

@@ -18,6 +18,8 @@ SPEC = fuzz.CharmSpec(
         "log-level": st.sampled_from(["debug", "info", "warn", "error"]),
         "reconcile-parallelism": st.integers(min_value=1, max_value=200),
     },
+    # The webhook certificate the leader keeps in an application secret, sound or damaged.
+    own_secrets={"webhook-certificate": fuzz.webhook_certificate("flink-operator-webhook")},
 )
 
 

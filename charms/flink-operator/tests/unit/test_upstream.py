@@ -30,14 +30,17 @@ FLINK = "apache/flink (release-2.2)"
 UPSTREAM: dict[str, tuple[object, str]] = {
     "image": (
         "ghcr.io/apache/flink-kubernetes-operator:79d730b",
-        f"{CHART}/values.yaml image.repository; the release script sets the tag to the release "
-        f"commit's short hash ({FKO} tools/releasing/create_source_release.sh), 79d730b for "
-        "1.15.0",
+        f"{CHART}/values.yaml image.repository (tag `latest` in git); the release script "
+        f"rewrites `tag:` to `git log -1 --pretty=format:%h` of the release commit ({FKO} "
+        "tools/releasing/create_source_release.sh), 79d730b for 1.15.0 (the packaged chart "
+        "is not in git: the value is that commit's hash, the mechanism is the script's)",
     ),
     "commands": (
         ("/docker-entrypoint.sh operator", "/docker-entrypoint.sh webhook"),
         f"{CHART}/templates/controller/deployment.yaml (containers flink-kubernetes-operator "
-        f"and flink-webhook); {FKO} docker-entrypoint.sh (operator|webhook main classes)",
+        f"and flink-webhook, command [/docker-entrypoint.sh, operator|webhook]); {FKO} "
+        "docker-entrypoint.sh (`cd /flink-kubernetes-operator`, then java with $LOG_CONFIG "
+        "$JVM_ARGS and main class FlinkOperator or admission.FlinkOperatorWebhook)",
     ),
     "uid": (9999, f"{CHART}/values.yaml podSecurityContext runAsUser/runAsGroup 9999"),
     "conf dir": (
@@ -50,8 +53,13 @@ UPSTREAM: dict[str, tuple[object, str]] = {
     ),
     "config file": (
         "config.yaml",
-        f"{CHART}/conf/config.yaml; {FLINK} docs/content/docs/deployment/config.md (since "
-        "1.19 config.yaml wins over the legacy flink-conf.yaml, which Flink 2 no longer reads)",
+        f"{CHART}/templates/controller/deployment.yaml (the ConfigMap volume mounts "
+        "config.yaml unless the values carry a legacy `flink-conf.yaml` key) and "
+        f"{CHART}/conf/config.yaml; {FKO} flink-kubernetes-operator/src/main/java/org/apache/"
+        "flink/kubernetes/operator/config/FlinkConfigManager.java loadGlobalConfiguration "
+        "(GlobalConfiguration.loadConfiguration() of FLINK_CONF_DIR, then FLINK_CONF_* "
+        f"environment overrides); {FLINK} docs/content/docs/deployment/config.md (since 1.19 "
+        "config.yaml wins over the legacy flink-conf.yaml, which Flink 2 no longer reads)",
     ),
     "webhook env": (
         {
@@ -59,8 +67,11 @@ UPSTREAM: dict[str, tuple[object, str]] = {
             "WEBHOOK_KEYSTORE_TYPE": "pkcs12",
             "WEBHOOK_SERVER_PORT": "9443",
         },
-        f"{CHART}/templates/controller/deployment.yaml flink-webhook env; "
-        f"{FKO} flink-kubernetes-webhook .../FlinkOperatorWebhook.java",
+        f"{CHART}/templates/controller/deployment.yaml flink-webhook env, volume `keystore` "
+        "(Secret webhook-server-cert, item keystore.p12 at /certs); "
+        f"{FKO} flink-kubernetes-operator/.../utils/EnvUtils.java (ENV_WEBHOOK_KEYSTORE_*) and "
+        "flink-kubernetes-webhook/.../admission/FlinkOperatorWebhook.java createSslContext "
+        "(no WEBHOOK_KEYSTORE_FILE: plain HTTP; the type is then required)",
     ),
     "webhook password env": (
         "WEBHOOK_KEYSTORE_PASSWORD",
@@ -97,7 +108,12 @@ UPSTREAM: dict[str, tuple[object, str]] = {
             "kubernetes.operator.metrics.reporter.prom.port",
         },
         f"{FKO} docs/layouts/shortcodes/generated/kubernetes_operator_config_configuration.html "
-        "and system_section.html",
+        f"and system_section.html; {FKO} flink-kubernetes-operator/.../config/"
+        "KubernetesOperatorConfigOptions.java (dynamic.namespaces.enabled default false, "
+        "dynamic.config.enabled default true, dynamic.config.check.interval default 5 min) and "
+        "FlinkConfigManager.java (the config watcher runs only if dynamic.config.enabled is set "
+        "at start; updateDefaultConfig re-targets the watched namespaces only with "
+        "dynamic.namespaces.enabled)",
     ),
     "flink pod options": (
         {
@@ -158,6 +174,101 @@ UPSTREAM: dict[str, tuple[object, str]] = {
             "flinkbluegreendeployments.flink.apache.org",
         },
         f"{CHART}/crds/*.flink.apache.org-v1.yml (all v1beta1)",
+    ),
+    "crd names": (
+        {
+            "flinkdeployments.flink.apache.org": ("FlinkDeployment", "flinkdep"),
+            "flinksessionjobs.flink.apache.org": ("FlinkSessionJob", "sessionjob"),
+            "flinkstatesnapshots.flink.apache.org": ("FlinkStateSnapshot", "flinksnp"),
+            "flinkbluegreendeployments.flink.apache.org": (
+                "FlinkBlueGreenDeployment",
+                "flinkbgdep",
+            ),
+        },
+        f"{CHART}/crds/*.flink.apache.org-v1.yml names.kind, names.shortNames",
+    ),
+    "crd spec fields": (
+        {
+            "flinkdeployments.flink.apache.org": {
+                "flinkConfiguration",
+                "flinkVersion",
+                "image",
+                "imagePullPolicy",
+                "ingress",
+                "job",
+                "jobManager",
+                "logConfiguration",
+                "mode",
+                "podTemplate",
+                "restartNonce",
+                "serviceAccount",
+                "taskManager",
+            },
+            "flinksessionjobs.flink.apache.org": {
+                "deploymentName",
+                "flinkConfiguration",
+                "job",
+                "restartNonce",
+            },
+            "flinkstatesnapshots.flink.apache.org": {
+                "backoffLimit",
+                "checkpoint",
+                "jobReference",
+                "savepoint",
+            },
+            "flinkbluegreendeployments.flink.apache.org": {"configuration", "template"},
+        },
+        f"{CHART}/crds/*.flink.apache.org-v1.yml spec.properties (fabric8 CRDGenerator output; "
+        f"no `required` list anywhere in spec); {FKO} docs/content/docs/custom-resource/"
+        "reference.md FlinkDeploymentSpec, FlinkSessionJobSpec",
+    ),
+    "crd job fields": (
+        {
+            "allowNonRestoredState",
+            "args",
+            "checkpointTriggerNonce",
+            "entryClass",
+            "initialSavepointPath",
+            "initialStateReference",
+            "jarURI",
+            "parallelism",
+            "savepointRedeployNonce",
+            "savepointTriggerNonce",
+            "state",
+            "upgradeMode",
+        },
+        f"{CHART}/crds/flinkdeployments.flink.apache.org-v1.yml and flinksessionjobs... "
+        "spec.job.properties (JobSpec)",
+    ),
+    "crd printer columns": (
+        {
+            "flinkdeployments.flink.apache.org": [
+                ("Job Status", ".status.jobStatus.state"),
+                ("Lifecycle State", ".status.lifecycleState"),
+            ],
+            "flinksessionjobs.flink.apache.org": [
+                ("Job Status", ".status.jobStatus.state"),
+                ("Lifecycle State", ".status.lifecycleState"),
+            ],
+            "flinkstatesnapshots.flink.apache.org": [
+                ("Path", ".status.path"),
+                ("Result Timestamp", ".status.resultTimestamp"),
+                ("Snapshot State", ".status.state"),
+            ],
+            "flinkbluegreendeployments.flink.apache.org": [
+                ("Job Status", ".status.jobStatus.state"),
+            ],
+        },
+        f"{CHART}/crds/*.flink.apache.org-v1.yml additionalPrinterColumns",
+    ),
+    "flinkdeployment scale": (
+        {
+            "specReplicasPath": ".spec.taskManager.replicas",
+            "statusReplicasPath": ".status.taskManager.replicas",
+            "labelSelectorPath": ".status.taskManager.labelSelector",
+        },
+        f"{CHART}/crds/flinkdeployments.flink.apache.org-v1.yml subresources.scale (the "
+        "autoscaler and `kubectl scale` use it)",
     ),
     "istio opt-out": (
         ("sidecar.istio.io/inject", "false"),
@@ -266,10 +377,79 @@ def test_the_job_role_grants_what_the_chart_grants_jobmanagers():
     assert rules == fact("job rbac")
 
 
+def _crds() -> dict[str, dict[str, Any]]:
+    return {
+        o["metadata"]["name"]: o
+        for o in cluster_objects()
+        if o["kind"] == "CustomResourceDefinition"
+    }
+
+
+def _version(crd: dict[str, Any]) -> dict[str, Any]:
+    [version] = crd["spec"]["versions"]
+    return version
+
+
+def _spec_schema(crd: dict[str, Any]) -> dict[str, Any]:
+    return _version(crd)["schema"]["openAPIV3Schema"]["properties"]["spec"]
+
+
 def test_the_four_crds():
-    crds = [o for o in cluster_objects() if o["kind"] == "CustomResourceDefinition"]
-    assert {c["metadata"]["name"] for c in crds} == fact("crds")
-    assert {v["name"] for c in crds for v in c["spec"]["versions"]} == {"v1beta1"}
+    crds = _crds()
+    assert set(crds) == fact("crds")
+    for crd in crds.values():
+        version = _version(crd)
+        assert (version["name"], version["served"], version["storage"]) == ("v1beta1", True, True)
+
+
+def test_crd_kinds_and_short_names_are_upstreams():
+    for name, crd in _crds().items():
+        kind, short = fact("crd names")[name]
+        assert crd["spec"]["names"]["kind"] == kind
+        assert crd["spec"]["names"]["shortNames"] == [short]
+
+
+def required_fields(schema: dict[str, Any], path: str = "spec") -> list[str]:
+    """Paths of every `required` list in a schema; upstream's spec schemas have none."""
+    found = [f"{path}: {schema['required']}"] if schema.get("required") else []
+    for name, sub in schema.get("properties", {}).items():
+        found += required_fields(sub, f"{path}.{name}")
+    return found
+
+
+def test_crd_top_level_spec_fields_and_required_fields_are_upstreams():
+    for name, crd in _crds().items():
+        schema = _spec_schema(crd)
+        assert set(schema["properties"]) == fact("crd spec fields")[name], name
+        assert required_fields(schema) == [], name
+
+
+def test_the_required_model_finds_a_required_list():
+    schema = {"properties": {"job": {"required": ["jarURI"], "properties": {}}}}
+    assert required_fields(schema) == ["spec.job: ['jarURI']"]
+
+
+def test_crd_job_fields_are_upstreams():
+    crds = _crds()
+    for name in ("flinkdeployments.flink.apache.org", "flinksessionjobs.flink.apache.org"):
+        assert set(_spec_schema(crds[name])["properties"]["job"]["properties"]) == fact(
+            "crd job fields"
+        )
+
+
+def test_crd_printer_columns_are_upstreams():
+    for name, crd in _crds().items():
+        columns = [(c["name"], c["jsonPath"]) for c in _version(crd)["additionalPrinterColumns"]]
+        assert columns == fact("crd printer columns")[name], name
+
+
+def test_flinkdeployments_have_the_scale_subresource():
+    crds = _crds()
+    subresources = _version(crds["flinkdeployments.flink.apache.org"])["subresources"]
+    assert subresources["scale"] == fact("flinkdeployment scale")
+    for name, crd in crds.items():
+        if name != "flinkdeployments.flink.apache.org":
+            assert _version(crd)["subresources"] == {"status": {}}, name
 
 
 # -- the documented FlinkDeployment -----------------------------------------------------------
@@ -350,3 +530,33 @@ def test_java_keytool_opens_the_keystore_as_pkcs12(tmp_path):
     assert listing.returncode == 0, listing.stdout + listing.stderr
     assert "PrivateKeyEntry" in listing.stdout
     assert keytool_list(path, "password1234").returncode != 0
+
+
+# -- the watched namespaces follow the file --------------------------------------------------
+
+# Upstream defaults (KubernetesOperatorConfigOptions.java, see "operator options").
+DYNAMIC_DEFAULTS = {
+    "kubernetes.operator.dynamic.config.enabled": "true",
+    "kubernetes.operator.dynamic.namespaces.enabled": "false",
+}
+
+
+def namespaces_follow_the_file(conf: dict[str, str]) -> bool:
+    """True when the operator follows a new watched-namespace list in its config file.
+
+    FlinkConfigManager re-reads FLINK_CONF_DIR only with dynamic config, and passes a new
+    watched-namespace list to the controllers only with dynamic namespaces.
+    """
+    merged = {**DYNAMIC_DEFAULTS, **conf}
+    return all(merged[key] == "true" for key in DYNAMIC_DEFAULTS)
+
+
+def test_a_new_watched_namespace_needs_no_operator_restart():
+    assert namespaces_follow_the_file(config())
+
+
+def test_the_dynamic_model_rejects_upstreams_defaults():
+    assert not namespaces_follow_the_file({})
+    assert not namespaces_follow_the_file(
+        {**config(), "kubernetes.operator.dynamic.config.enabled": "false"}
+    )

@@ -11,7 +11,7 @@ from ops import testing
 
 import flink
 from charm import FlinkOperatorCharm
-from dsplib import certificates, upgrade_states
+from dsplib import upgrade_states
 
 CHARM = FlinkOperatorCharm
 APP = "flink-operator"
@@ -36,7 +36,7 @@ USERS_FLINK_DEPLOYMENT = {
 
 def deterministic(monkeypatch: pytest.MonkeyPatch) -> None:
     """No random webhook keys in fixtures (the keystore made of them lives in the container)."""
-    monkeypatch.setattr(certificates, "generate", upgrade_states.fixed_certificate)
+    upgrade_states.placeholder_certificates(monkeypatch)
     monkeypatch.setattr(flink, "keystore", lambda cert, key, ca, password: cert.encode())
     monkeypatch.setattr(
         flink, "keystore_holds", lambda data, cert, password: data == cert.encode()

@@ -50,6 +50,24 @@ def test_short_names_from_kafka_reach_profiles_fully_qualified(ctx: testing.Cont
     assert pod_default["metadata"]["name"] == "access-kafka"
 
 
+def test_with_kafkas_extra_listener_profiles_bootstrap_where_names_resolve(
+    ctx: testing.Context,
+):
+    out = ctx.run(ctx.on.config_changed(), full_state(config={"kafka-extra-listener-port": 30000}))
+    assert out.unit_status == ops.ActiveStatus()
+    (secret,) = sent(out, 2)
+    assert decoded(secret)["KAFKA_BOOTSTRAP_SERVERS"] == (
+        "kafka-k8s-0.kafka-k8s-endpoints.kubeflow.svc.cluster.local:39092,"
+        "kafka-k8s-1.kafka-k8s-endpoints.kubeflow.svc.cluster.local:39092"
+    )
+
+
+def test_a_port_kafka_would_refuse_blocks_naming_the_option(ctx: testing.Context):
+    out = ctx.run(ctx.on.config_changed(), full_state(config={"kafka-extra-listener-port": 9092}))
+    assert out.unit_status.name == "blocked"
+    assert out.unit_status.message.startswith("config kafka-extra-listener-port:")
+
+
 def test_credentials_travel_in_a_juju_secret_not_in_relation_data(ctx: testing.Context):
     out = ctx.run(ctx.on.config_changed(), full_state())
     bag = out.get_relation(2).local_app_data

@@ -40,6 +40,7 @@ SPEC = fuzz.CharmSpec(
         "consumer-group-prefix": st.sampled_from(["", "team-a"]),
         "kafka-namespace": st.sampled_from(["", "kafka"]),
         "cluster-domain": st.sampled_from(["cluster.local", "k8s.example"]),
+        "kafka-extra-listener-port": st.sampled_from([0, 30000, 49999]),
     },
 )
 

@@ -24,6 +24,7 @@ DEFAULTS = {
     "consumer-group-prefix": "",
     "kafka-namespace": "",
     "cluster-domain": "cluster.local",
+    "kafka-extra-listener-port": 0,
 }
 SETTINGS = kafka.Settings.from_config(DEFAULTS, "kubeflow")
 USER = {"username": "relation-7", "password": "Dy0k2UTfyNt2B13c"}
@@ -122,6 +123,10 @@ def test_hostile_or_broken_data_is_refused(bag: dict[str, str], secret: dict[str
         ("consumer-group-prefix", "a/b"),
         ("kafka-namespace", "Not_A_Namespace"),
         ("cluster-domain", "bad domain"),
+        ("kafka-extra-listener-port", 20000),
+        ("kafka-extra-listener-port", 50000),
+        ("kafka-extra-listener-port", -1),
+        ("kafka-extra-listener-port", 9092),
     ],
 )
 def test_bad_config_names_the_option(option: str, value: str):
@@ -162,3 +167,75 @@ def test_the_poddefault_reads_every_key_from_the_secret_and_mounts_the_ca_with_t
     assert base64.b64decode(tls_secret["data"]["ca.crt"]).decode() == CA
     protocol = base64.b64decode(tls_secret["data"]["KAFKA_SECURITY_PROTOCOL"]).decode()
     assert protocol == "SASL_SSL"
+
+
+# -- the extra listener: brokers that advertise fully qualified names ----------------------
+
+
+# Charmed Kafka's rule for an extra-listeners base port (canonical/kafka-operator
+# core/structured_config.py extra_listeners_port_values: 20000 < port < 50000) and the ports
+# it allocates (k8s/config.yaml extra-listeners: base 30000 -> 39092, 39093 ... per scheme,
+# the client listener's port plus the base).
+def kafka_accepts_base_port(port: int) -> bool:
+    return 20000 < port < 50000
+
+
+def extra_listener_port(base: int, client_port: int) -> int:
+    return base + client_port
+
+
+def test_the_option_accepts_exactly_the_base_ports_kafka_accepts():
+    for port in (20000, 20001, 30000, 49999, 50000):
+        config = {**DEFAULTS, "kafka-extra-listener-port": port}
+        if kafka_accepts_base_port(port):
+            assert kafka.Settings.from_config(config, "kubeflow").extra_listener_port == port
+        else:
+            with pytest.raises(validation.InvalidConfig):
+                kafka.Settings.from_config(config, "kubeflow")
+
+
+def test_the_kafka_port_model_rejects_its_bounds():
+    assert not kafka_accepts_base_port(20000) and not kafka_accepts_base_port(50000)
+
+
+WITH_LISTENER = kafka.Settings.from_config(
+    {**DEFAULTS, "kafka-extra-listener-port": 30000}, "kubeflow"
+)
+
+
+@pytest.mark.parametrize("client_port", [9092, 9093])
+def test_bootstrap_goes_to_the_extra_listener_of_the_same_protocol(client_port: int):
+    bag = {"endpoints": f"kafka-k8s-0.kafka-k8s-endpoints:{client_port}", "topic": "profiles"}
+    creds = kafka.credentials(bag, USER, WITH_LISTENER)
+    assert creds is not None
+    port = extra_listener_port(30000, client_port)
+    assert creds.bootstrap_servers == (
+        f"kafka-k8s-0.kafka-k8s-endpoints.kubeflow.svc.cluster.local:{port}",
+    )
+
+
+def test_the_extra_listener_advertises_the_names_the_profiles_bootstrap_on():
+    value = WITH_LISTENER.extra_listeners("kafka-k8s")
+    host_template, base = value.rsplit(":", 1)
+    assert int(base) == 30000
+    creds = kafka.credentials(
+        {"endpoints": "kafka-k8s-1.kafka-k8s-endpoints:9092", "topic": "profiles"},
+        USER,
+        WITH_LISTENER,
+    )
+    assert creds is not None
+    assert creds.bootstrap_servers == (f"{host_template.replace('{unit}', '1')}:39092",)
+
+
+def test_an_offset_past_the_last_port_is_refused():
+    with pytest.raises(kafka.InvalidKafkaData, match="not a port"):
+        kafka.fully_qualified("kafka-k8s-0.kafka-k8s-endpoints:30000", "kafka", "local", 40000)
+
+
+def test_the_overlay_configures_kafka_and_the_profiles_for_the_same_listener():
+    overlay = yaml.safe_load((Path(__file__).parents[4] / "overlays/kafka.yaml").read_text())
+    apps = overlay["applications"]
+    options = {**DEFAULTS, **apps["kafka-profiles"]["options"]}
+    settings = kafka.Settings.from_config(options, "kubeflow")
+    assert settings.extra_listener_port
+    assert apps["kafka-k8s"]["options"]["extra-listeners"] == settings.extra_listeners("kafka-k8s")

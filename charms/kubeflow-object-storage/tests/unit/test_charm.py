@@ -3,6 +3,7 @@
 import json
 import logging
 import secrets
+import socket
 
 import jsonschema
 import pytest
@@ -156,8 +157,8 @@ def test_update_status_checks_again_and_writes_nothing_when_unchanged(ctx, kube,
 
     with ceph_rgw.cluster.gateway_stopped():
         down = ctx.run(ctx.on.update_status(), out)
-    assert down.unit_status.name == "blocked"
-    assert "refused the connection" in down.unit_status.message
+    assert down.unit_status.name == "waiting"  # an outage, not a mistake: checked again
+    assert "refused the connection; retrying on update-status" in down.unit_status.message
     assert published(down, kfp) == published(out, kfp)  # consumers keep the last good data
     back = ctx.run(ctx.on.update_status(), down)
     assert back.unit_status.name == "active"
@@ -225,16 +226,52 @@ def test_unknown_access_key_blocks(ctx, kube, ceph_rgw):
     assert "fix the keys" in out.unit_status.message
 
 
-def test_unreachable_endpoint_blocks(ctx, kube, ceph_rgw):
-    s3, kfp = s3_relation(s3_data(ceph_rgw)), consumer()
+def test_a_stopped_gateway_waits_naming_the_host_and_recovers(ctx, kube, ceph_rgw, caplog):
+    caplog.set_level(logging.DEBUG)
+    config, s3, kfp = fresh_bucket(), s3_relation(s3_data(ceph_rgw)), consumer()
     with ceph_rgw.cluster.gateway_stopped():
-        out = ctx.run(
-            ctx.on.relation_changed(s3), state(config=fresh_bucket(), relations=[s3, kfp])
-        )
-    assert out.unit_status.name == "blocked"
-    assert out.unit_status.message.startswith(f"S3 endpoint http://{GATEWAY_NAME}:")
-    assert "refused the connection" in out.unit_status.message
+        out = ctx.run(ctx.on.relation_changed(s3), state(config=config, relations=[s3, kfp]))
+    port = ceph_rgw.endpoint.rsplit(":", 1)[1]
+    assert out.unit_status == testing.WaitingStatus(
+        f"S3 endpoint http://{GATEWAY_NAME}:{port} refused the connection; "
+        "retrying on update-status"
+    )
     assert_nothing_published(out, kube, kfp)
+    assert ceph_rgw.secret_key not in out.unit_status.message + caplog.text
+    assert ceph_rgw.access_key not in out.unit_status.message + caplog.text
+
+    out = ctx.run(ctx.on.update_status(), out)  # the gateway is back: the retry publishes
+    assert out.unit_status.name == "active"
+    assert published(out, kfp) is not None
+
+
+def test_a_silent_endpoint_waits(ctx, kube, monkeypatch):
+    import storage
+
+    monkeypatch.setattr(storage, "CHECK_TIMEOUT", 0.3)
+    with socket.create_server(("127.0.0.1", 0)) as server:  # accepts, never answers
+        port = server.getsockname()[1]
+        s3 = s3_relation(
+            {"access-key": "AK", "secret-key": "SK", "bucket": "b",
+             "endpoint": f"http://{GATEWAY_NAME}:{port}"}
+        )  # fmt: skip
+        kfp = consumer()
+        out = ctx.run(ctx.on.relation_changed(s3), state(relations=[s3, kfp]))
+    assert out.unit_status == testing.WaitingStatus(
+        f"S3 endpoint http://{GATEWAY_NAME}:{port} did not answer in time; "
+        "retrying on update-status"
+    )
+    assert_nothing_published(out, kube, kfp)
+
+
+def test_an_endpoint_that_does_not_resolve_blocks(ctx, kube):
+    endpoint = "http://rgw.example.invalid:7480"  # RFC 2606: .invalid never resolves
+    s3 = s3_relation({"access-key": "AK", "secret-key": "SK", "bucket": "b", "endpoint": endpoint})
+    out = ctx.run(ctx.on.relation_changed(s3), state(relations=[s3]))
+    assert out.unit_status == testing.BlockedStatus(
+        f"S3 endpoint {endpoint}: host name does not resolve: check s3-integrator's endpoint "
+        "and the network"
+    )
 
 
 def test_https_with_the_right_ca_publishes_secure_storage(ctx, kube, ceph_rgw_https):
@@ -439,3 +476,80 @@ def test_a_hook_that_does_not_check_says_the_check_is_pending(ctx, kube, ceph_rg
     assert out.unit_status == testing.WaitingStatus("waiting to check the S3 endpoint")
     out = ctx.run(ctx.on.update_status(), out)
     assert out.unit_status.name == "active"
+
+
+# -- kfp-launcher for every profile, through resource-dispatcher -------------------------------
+
+
+def dispatcher(endpoint: str) -> testing.Relation:
+    return testing.Relation(endpoint, remote_app_name="resource-dispatcher")
+
+
+def sent(out: testing.State, relation: testing.Relation) -> list[dict] | None:
+    """The manifests our side of a kubernetes_manifest relation holds (plain or in a secret)."""
+    bag = out.get_relation(relation.id).local_app_data
+    if "kubernetes_manifests" not in bag:
+        return None
+    if bag.get("is_secret") == "true":
+        label = f"manifest.{relation.endpoint}.{relation.id}"
+        secret = next(s for s in out.secrets if s.label == label)
+        return json.loads(secret.tracked_content["manifests"])
+    return json.loads(bag["kubernetes_manifests"])
+
+
+def test_profiles_get_kfp_launcher_and_the_keys_in_a_juju_secret(ctx, kube, ceph_rgw):
+    config, s3 = fresh_bucket(), s3_relation(s3_data(ceph_rgw))
+    maps, keys = dispatcher("config-maps"), dispatcher("secrets")
+    out = ctx.run(ctx.on.relation_changed(s3), state(config=config, relations=[s3, maps, keys]))
+    assert out.unit_status.name == "active"
+    [config_map] = sent(out, maps) or [None]
+    assert config_map["metadata"]["name"] == "kfp-launcher"
+    assert config_map["data"]["defaultPipelineRoot"] == f"minio://{config['bucket']}/v2/artifacts"
+    port = int(ceph_rgw.endpoint.rsplit(":", 1)[1])
+    minio = yaml.safe_load(config_map["data"]["providers"])["minio"]["default"]
+    assert minio["endpoint"] == f"{GATEWAY_NAME}:{port}"
+    assert minio["credentials"]["secretRef"]["secretName"] == f"{APP}-artifact-keys"
+    assert ceph_rgw.secret_key not in json.dumps(config_map)
+    # the keys travel only inside a Juju secret, never in the relation data in clear
+    assert out.get_relation(keys.id).local_app_data["is_secret"] == "true"
+    assert ceph_rgw.secret_key not in json.dumps(dict(out.get_relation(keys.id).local_app_data))
+    [secret] = sent(out, keys) or [None]
+    assert secret["metadata"]["name"] == f"{APP}-artifact-keys"
+
+    # update-status with nothing changed writes nothing new
+    again = ctx.run(ctx.on.update_status(), out)
+    assert sent(again, maps) == sent(out, maps)
+    assert sent(again, keys) == sent(out, keys)
+
+
+def test_one_dispatch_endpoint_without_the_other_blocks_and_sends_nothing(ctx, kube, ceph_rgw):
+    s3, maps = s3_relation(s3_data(ceph_rgw)), dispatcher("config-maps")
+    out = ctx.run(ctx.on.relation_changed(s3), state(config=fresh_bucket(), relations=[s3, maps]))
+    assert out.unit_status == testing.BlockedStatus(
+        "integrate secrets with resource-dispatcher: profiles need both the kfp-launcher "
+        "ConfigMap and the Secret with its keys"
+    )
+    assert sent(out, maps) in (None, [])  # a kfp-launcher naming a missing Secret breaks steps
+
+
+def test_wrong_keys_send_nothing_to_profiles(ctx, kube, ceph_rgw):
+    s3 = s3_relation(s3_data(ceph_rgw, **{"secret-key": "WRONG-SECRET-VALUE"}))
+    maps, keys = dispatcher("config-maps"), dispatcher("secrets")
+    out = ctx.run(ctx.on.relation_changed(s3), state(relations=[s3, maps, keys]))
+    assert out.unit_status.name == "blocked"
+    assert sent(out, maps) is None
+    assert sent(out, keys) is None
+
+
+def test_losing_s3_takes_kfp_launcher_back(ctx, kube, ceph_rgw):
+    config, s3 = fresh_bucket(), s3_relation(s3_data(ceph_rgw))
+    maps, keys = dispatcher("config-maps"), dispatcher("secrets")
+    out = ctx.run(ctx.on.relation_changed(s3), state(config=config, relations=[s3, maps, keys]))
+    assert sent(out, maps)
+    gone = ctx.run(
+        ctx.on.relation_broken(s3),
+        state(config=config, relations=[s3, maps, keys], secrets=out.secrets,
+              stored_states=out.stored_states),
+    )  # fmt: skip
+    assert sent(gone, maps) == []
+    assert sent(gone, keys) == []

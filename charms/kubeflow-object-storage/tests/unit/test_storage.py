@@ -1,6 +1,7 @@
 """The workload module: config, targets, consumer data; checks against the real gateway."""
 
 import secrets
+import socket
 
 import jsonschema
 import pytest
@@ -143,11 +144,44 @@ def test_check_names_wrong_keys(ceph_rgw: RGWEndpoint):
     assert "not-the-secret" not in outcome.message
 
 
-def test_check_names_an_unreachable_gateway(ceph_rgw: RGWEndpoint):
+def test_a_stopped_gateway_is_an_outage_to_wait_for(ceph_rgw: RGWEndpoint):
+    settings = storage.Settings(bucket_name(), True)
     with ceph_rgw.cluster.gateway_stopped():
-        outcome = storage.check_bucket(of(ceph_rgw), storage.Settings(bucket_name(), True))
+        outcome = storage.check_bucket(of(ceph_rgw), settings)
+    assert outcome.status == "waiting"
+    assert outcome.message == (
+        f"S3 endpoint {ceph_rgw.endpoint} refused the connection; retrying on update-status"
+    )
+    assert ceph_rgw.secret_key not in outcome.message
+    assert storage.check_bucket(of(ceph_rgw), settings).ok  # the gateway is back
+
+
+def test_a_silent_endpoint_is_an_outage_to_wait_for(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(storage, "CHECK_TIMEOUT", 0.3)
+    with socket.create_server(("127.0.0.1", 0)) as server:  # accepts, never answers
+        endpoint = f"http://127.0.0.1:{server.getsockname()[1]}"
+        outcome = storage.check_bucket(connection(endpoint), storage.Settings(bucket_name(), True))
+    assert outcome == storage.Outcome(
+        "waiting", f"S3 endpoint {endpoint} did not answer in time; retrying on update-status"
+    )
+
+
+def test_a_name_that_does_not_resolve_blocks():
+    # RFC 2606 reserves .invalid: it never resolves, so the endpoint is spelled wrong.
+    endpoint = "http://rgw.example.invalid:7480"
+    outcome = storage.check_bucket(connection(endpoint), storage.Settings(bucket_name(), True))
+    assert outcome == storage.Outcome(
+        "blocked",
+        f"S3 endpoint {endpoint}: host name does not resolve: check s3-integrator's endpoint "
+        "and the network",
+    )
+
+
+def test_plain_http_to_the_tls_port_blocks(ceph_rgw_https: RGWEndpoint):
+    endpoint = ceph_rgw_https.endpoint.replace("https://", "http://")
+    outcome = storage.check_bucket(connection(endpoint), storage.Settings(bucket_name(), True))
     assert outcome.status == "blocked"
-    assert "refused the connection" in outcome.message
+    assert "is it an HTTPS port?" in outcome.message
     assert outcome.message.endswith("check s3-integrator's endpoint and the network")
 
 
@@ -167,7 +201,9 @@ def test_server_errors_wait_and_other_refusals_block():
     from dsplib.s3 import S3Error
 
     assert storage._failure(S3Error("S3 request for 'b' failed: HTTP 503", status=503)) == (
-        storage.Outcome("waiting", "S3 request for 'b' failed: HTTP 503; retrying")
+        storage.Outcome(
+            "waiting", "S3 request for 'b' failed: HTTP 503; retrying on update-status"
+        )
     )
     outcome = storage._failure(S3Error("S3 request for 'b' failed: HTTP 400 InvalidBucketName"))
     assert outcome.status == "blocked"

@@ -24,6 +24,8 @@ SPEC = fuzz.CharmSpec(
         "executor-image": st.sampled_from(["registry.example/seldon-core-executor:1.17.1"]),
         "model-secret-name": st.sampled_from(["models", "seldon-init-container-secret"]),
     },
+    # The webhook certificate the leader keeps in an application secret, sound or damaged.
+    own_secrets={"webhook-certificate": fuzz.webhook_certificate("seldon-webhook-service")},
 )
 
 

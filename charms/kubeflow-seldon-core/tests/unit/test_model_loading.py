@@ -142,9 +142,9 @@ def test_over_https_rclone_needs_the_ca_which_the_secret_cannot_carry(
 ):
     """The Secret works over HTTPS once rclone trusts the gateway's CA (`RCLONE_CA_CERT`).
 
-    The CA reaches the charm (`tls-ca-chain`), but rclone takes it only as a file path and the
-    init container mounts no file of ours: with a private CA the initializer must already
-    trust it (its image's trust store). Both halves are shown here.
+    The CA reaches the charm (`tls-ca-chain`), but rclone takes it only as a file path, which
+    the rclone Secret (environment only) cannot carry: without the `service-accounts` relation
+    (next tests) the initializer must already trust it (its image's trust store).
     """
     rgw = ceph_rgw_https
     data = s3_data(
@@ -164,6 +164,74 @@ def test_over_https_rclone_needs_the_ca_which_the_secret_cannot_carry(
     )
     assert copy.returncode == 0, copy.stderr
     assert downloaded(mnt) == MODEL_FILES
+
+
+def delivered(ctx: testing.Context, s3_data: dict[str, str]) -> dict[str, list[dict]]:
+    """What the charm sends on `secrets` and `service-accounts`, both related."""
+    s3 = testing.Relation("s3-credentials", remote_app_name="s3", remote_app_data=s3_data)
+    secrets_rel = testing.Relation("secrets", remote_app_name="resource-dispatcher")
+    accounts = testing.Relation("service-accounts", remote_app_name="resource-dispatcher")
+    state = testing.State(
+        leader=True,
+        model=MODEL,
+        relations={s3, secrets_rel, accounts},
+        containers={testing.Container("seldon-core", can_connect=True)},
+    )
+    out = ctx.run(ctx.on.relation_changed(s3), state)
+    secret = next(s for s in out.secrets if s.label == f"manifest.secrets.{secrets_rel.id}")
+    bag = out.get_relation(accounts.id).local_app_data
+    return {
+        "secrets": json.loads(secret.tracked_content["manifests"]),
+        "service-accounts": json.loads(bag["kubernetes_manifests"]),
+    }
+
+
+def test_with_the_service_account_the_initializer_gets_the_ca_as_a_file(
+    ctx, kube, rclone, ceph_rgw_https, bucket, tmp_path
+):
+    """The CA as Seldon Core 1.17's injector would mount it (see seldon.py, `ca_secret`).
+
+    The injector mounts every key of a ServiceAccount's Secret that holds the GCS credential
+    file at /var/secrets/ (service_account_credentials.go, gcs/gcs_secret.go); here that
+    directory is a temporary one, with the Secret's keys written into it as the kubelet would.
+    """
+    rgw = ceph_rgw_https
+    data = s3_data(
+        rgw.endpoint, rgw.access_key, rgw.secret_key, **{"tls-ca-chain": json.dumps([rgw.ca_pem])}
+    )
+    sent = delivered(ctx, data)
+    rclone_env, ca = (m["stringData"] for m in sent["secrets"])
+    [account] = sent["service-accounts"]
+    ca_secret_name = sent["secrets"][1]["metadata"]["name"]
+    assert account["secrets"] == [{"name": ca_secret_name}]
+    # the injector mounts this Secret only because it holds the GCS credential key that the
+    # charm's own seldon-config names
+    assert "gcloud-application-credentials.json" in ca
+    assert rclone_env["RCLONE_CA_CERT"] == "/var/secrets/ca.crt"
+    mount = tmp_path / "var-secrets"
+    mount.mkdir()
+    for key, value in ca.items():
+        (mount / key).write_text(value)
+    env = {**rclone_env, "RCLONE_CA_CERT": str(mount / "ca.crt")}
+    mnt = tmp_path / "mnt" / "models"
+    copy = run_rclone(rclone, tmp_path / "home", env, "copy", f"s3://{bucket}/iris", str(mnt))
+    assert copy.returncode == 0, copy.stderr
+    assert downloaded(mnt) == MODEL_FILES
+    # a pod without the ServiceAccount has no such file, and rclone stops at once: which is why
+    # the charm sets RCLONE_CA_CERT only when it can deliver the ServiceAccount too
+    missing = {**rclone_env, "RCLONE_CA_CERT": str(tmp_path / "absent" / "ca.crt")}
+    failed = run_rclone(rclone, tmp_path / "home", missing, "lsf", f"s3://{bucket}/iris")
+    assert failed.returncode != 0
+    assert "ca-cert" in failed.stderr
+
+
+def test_without_the_service_accounts_relation_no_ca_file_is_named(ctx, kube, ceph_rgw_https):
+    rgw = ceph_rgw_https
+    data = s3_data(
+        rgw.endpoint, rgw.access_key, rgw.secret_key, **{"tls-ca-chain": json.dumps([rgw.ca_pem])}
+    )
+    env = rendered_secret(ctx, data)  # only `secrets` is related
+    assert "RCLONE_CA_CERT" not in env
 
 
 def test_wrong_keys_fail_clearly_and_download_nothing(

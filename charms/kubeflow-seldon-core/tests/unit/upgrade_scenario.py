@@ -10,7 +10,7 @@ import pytest
 from ops import testing
 
 from charm import SeldonCoreCharm
-from dsplib import certificates, upgrade_states
+from dsplib import upgrade_states
 
 CHARM = SeldonCoreCharm
 APP = "seldon-core"
@@ -36,7 +36,7 @@ USERS_SELDON_DEPLOYMENT = {
 
 def deterministic(monkeypatch: pytest.MonkeyPatch) -> None:
     """No random webhook keys in fixtures."""
-    monkeypatch.setattr(certificates, "generate", upgrade_states.fixed_certificate)
+    upgrade_states.placeholder_certificates(monkeypatch)
 
 
 def scenario() -> upgrade_states.Scenario:
