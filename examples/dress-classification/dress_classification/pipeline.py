@@ -294,11 +294,16 @@ def run_locally(output: str, **arguments) -> Any:
     from kfp import local
 
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=output)
+    importable_by_local_steps()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    return make_pipeline()(**arguments)
+
+
+def importable_by_local_steps() -> None:
+    """Put this package on PYTHONPATH: kfp.local runs each step in a new Python process."""
     package_root = str(Path(__file__).resolve().parent.parent)
     paths = [package_root, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
     os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    return make_pipeline()(**arguments)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,6 +1,7 @@
 """The training pipeline, run locally with kfp.local, and its compiled form for the platform."""
 
 import json
+import os
 from typing import Any
 
 import numpy as np
@@ -115,7 +116,7 @@ def test_command_line_compiles(tmp_path):
     assert "img:3" in out.read_text()
 
 
-def test_images_are_read_from_ceph_rgw(bucket, tmp_path):
+def test_images_are_read_from_ceph_rgw(bucket, tmp_path, monkeypatch):
     """The S3 source of load_images, run as a KFP component against a real RGW."""
     from kfp import dsl, local
 
@@ -125,6 +126,10 @@ def test_images_are_read_from_ceph_rgw(bucket, tmp_path):
 
     assert upload_directory(tmp_path / "set", f"s3://{bucket}/dresses") == 21
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path / "r"))
+    # the step runs in a new process, which must import this package even when this test runs
+    # alone (the session's pipeline run sets it up otherwise)
+    monkeypatch.setenv("PYTHONPATH", os.environ.get("PYTHONPATH", ""))
+    pipeline.importable_by_local_steps()
     component: Any = dsl.component(
         pipeline.load_images, base_image=pipeline.LOCAL_IMAGE, install_kfp_package=False
     )
