@@ -152,6 +152,41 @@ def make_dataset(n: int, size: int, seed: int) -> tuple[np.ndarray, np.ndarray, 
     return images, labels[:, 0].astype(np.int64), labels[:, 1].astype(np.int64)
 
 
+def make_outliers(n: int, size: int, seed: int) -> np.ndarray:
+    """*n* images with no dress in them: empty scenes, pixel noise, and colored blobs.
+
+    The models learn to spread their probabilities over these (see `model.train`), which is
+    what lets the page say "not sure" for a picture that is not a dress.
+    """
+    rng = np.random.default_rng(seed)
+    images = []
+    for i in range(n):
+        kind = i % 3
+        if kind == 0:  # a scene without a figure
+            scene = _background(size * SUPERSAMPLE, rng).resize((size, size), Image.Resampling.BOX)
+            pixels = np.asarray(scene, dtype=np.float32) / 255.0
+        elif kind == 1:  # noise, coarse or fine
+            # finer than the model's input too: a bigger noise picture squashed the way
+            # `prepare_image` squashes an upload (blurred towards grey), as the page sees it
+            cells = int(rng.integers(2, 3 * size + 1))
+            resample = Image.Resampling.NEAREST if cells <= size else Image.Resampling.BILINEAR
+            coarse = rng.random((cells, cells, 3)).astype(np.float32)
+            grid = Image.fromarray((coarse * 255).astype(np.uint8), "RGB")
+            pixels = np.asarray(grid.resize((size, size), resample), np.float32) / 255.0
+        else:  # blobs in dress colors on a scene, none shaped like a figure
+            scene = _background(size, rng)
+            draw = ImageDraw.Draw(scene)
+            for _ in range(int(rng.integers(1, 5))):
+                color = COLORS[COLOR_NAMES[int(rng.integers(len(COLORS)))]]
+                x0, y0 = rng.uniform(0, size, 2)
+                w, h = rng.uniform(0.1, 0.6, 2) * size
+                shape = draw.ellipse if rng.random() < 0.5 else draw.rectangle
+                shape([x0, y0, x0 + w, y0 + h], fill=color)
+            pixels = np.asarray(scene, dtype=np.float32) / 255.0
+        images.append(pixels)
+    return np.stack(images).astype(np.float32)
+
+
 def prepare_image(image: bytes | Image.Image, size: int) -> np.ndarray:
     """Any photo as the models see it: RGB, squashed to size x size, float32 in [0, 1].
 
@@ -253,3 +288,40 @@ def load_arrays(path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     with np.load(path) as stored:
         images = stored["images"].astype(np.float32) / 255.0
         return images, stored["lengths"], stored["colors"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write one generated picture: a dress of the given length and color, or pixel noise.
+
+    python -m dress_classification.data maxi red dress.png
+    python -m dress_classification.data noise noise.png
+    """
+    import argparse
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(prog="python -m dress_classification.data")
+    parser.add_argument("length", choices=(*LENGTHS, "noise"), help="a length, or noise")
+    parser.add_argument("rest", nargs="+", metavar="[COLOR] PATH")
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    rng = np.random.default_rng(args.seed)
+    if args.length == "noise":
+        if len(args.rest) != 1:
+            parser.error("noise takes only a PATH")
+        pixels = rng.random((args.size, args.size, 3))
+    else:
+        if len(args.rest) != 2 or args.rest[0] not in COLORS:
+            parser.error(f"give a COLOR ({', '.join(COLOR_NAMES)}) and a PATH")
+        color = COLOR_NAMES.index(args.rest[0])
+        pixels = render_dress(LENGTHS.index(args.length), color, args.size, rng)
+    path = Path(args.rest[-1])
+    path.write_bytes(to_png(pixels))
+    print(f"wrote {path.resolve()}")
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

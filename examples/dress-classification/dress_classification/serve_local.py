@@ -47,7 +47,7 @@ def start_model_server(model: Path, port: int) -> subprocess.Popen:
         [
             python,
             "-m",
-            "seldon_core.microservice",
+            "dress_classification.loopback",
             "dress_classification.serving.DressClassifier",
             "--service-type=MODEL",
             f"--http-port={port}",

@@ -9,9 +9,13 @@ Requests follow Seldon's v1 protocol at ``/api/v1.0/predictions``: ``{"binData":
 file>}`` for one photo, or ``{"data": {"ndarray": <N x size x size x 3 floats in [0, 1]>}}``
 for a batch. The answer is ``jsonData`` with one entry per image::
 
-    {"predictions": [{"length": {"label": "midi", "confidence": 0.93,
+    {"predictions": [{"length": {"label": "midi", "confidence": 0.93, "sure": true,
                                  "probabilities": {"mini": 0.01, ...}},
-                      "color": {...}}]}
+                      "color": {...}, "sure": true}]}
+
+``sure`` is false when the top probability is below the task's threshold, chosen on the
+held-out images by the pipeline (``thresholds`` in labels.json): the picture may not be a
+dress, or the model cannot tell.
 """
 
 from __future__ import annotations
@@ -92,12 +96,11 @@ class DressClassifier:
         probabilities = {
             task: np.asarray(self.models[task].serve(batch), dtype=float) for task in TASKS
         }
-        return {
-            "predictions": [
-                {task: self._describe(task, probabilities[task][i]) for task in TASKS}
-                for i in range(len(batch))
-            ]
-        }
+        predictions = []
+        for i in range(len(batch)):
+            answer = {task: self._describe(task, probabilities[task][i]) for task in TASKS}
+            predictions.append({**answer, "sure": all(answer[t]["sure"] for t in TASKS)})
+        return {"predictions": predictions}
 
     def health_status(self):
         """Seldon's /health/status: a real prediction on a blank image."""
@@ -136,9 +139,11 @@ class DressClassifier:
     def _describe(self, task: str, probabilities: np.ndarray) -> dict:
         names = self.labels[task]
         best = int(np.argmax(probabilities))
+        threshold = float(self.labels.get("thresholds", {}).get(task, 0.0))
         return {
             "label": names[best],
             "confidence": round(float(probabilities[best]), 4),
+            "sure": bool(probabilities[best] >= threshold),
             "probabilities": {
                 n: round(float(p), 4) for n, p in zip(names, probabilities, strict=True)
             },

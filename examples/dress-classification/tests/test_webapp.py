@@ -46,6 +46,14 @@ def test_a_dress_photo_gets_length_color_confidences_and_the_image(client):
     assert 'id="preview" src="data:image/png;base64,' in page
 
 
+def test_noise_is_not_a_confident_dress(client):
+    """A picture of pixel noise gets "not sure", not a headline with a length and color."""
+    noise = np.random.default_rng(5).random((160, 160, 3))
+    page = upload(client, data.to_png(noise), "noise.png").get_data(as_text=True)
+    assert 'id="not-sure"' in page
+    assert 'id="verdict"' not in page
+
+
 def test_a_text_file_is_refused_clearly(client):
     response = upload(client, b"hello, this is not a photo\n", "notes.txt")
     assert response.status_code == 400
@@ -71,7 +79,10 @@ def test_a_model_that_is_down(tmp_path):
     response = upload(client, png, "dress.png")
     assert response.status_code == 502
     message = shown(response.get_data(as_text=True), "error")
-    assert "did not answer" in message and url in message
+    assert "not running or cannot be reached" in message
+    assert "examples-dress-serve" in message
+    # what the user can do, not where the model lives or how the socket failed
+    assert url not in message and "127.0.0.1" not in message and "Errno" not in message
 
 
 def test_a_model_that_hangs(silent_server):
@@ -79,7 +90,9 @@ def test_a_model_that_hangs(silent_server):
     png = data.to_png(data.render_dress(0, 0, 64, np.random.default_rng(3)))
     response = upload(client, png, "dress.png")
     assert response.status_code == 502
-    assert "did not answer" in shown(response.get_data(as_text=True), "error")
+    message = shown(response.get_data(as_text=True), "error")
+    assert "did not answer within 1 seconds" in message
+    assert "127.0.0.1" not in message and "timed out" not in message
 
 
 def test_only_http_model_urls():
