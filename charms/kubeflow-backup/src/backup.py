@@ -16,14 +16,25 @@ can read and `kubectl apply`; Secrets are AES-256-GCM encrypted (`.enc`: 12-byte
 ciphertext and tag, the object's key as associated data) with a key the charm keeps in a Juju
 secret, so the bucket never holds them in clear. Checksums are taken over the stored bytes.
 
-The manifest carries an HMAC-SHA256 over its content and the backup id, with a key derived
+The manifest (format 3) is JSON Lines, so that no action ever holds all of it:
+
+    {"format": 3, "id": ..., "namespaces": [...], "summary": {"objects": N, ...}, ...}
+    {"key": "objects/...", "sha256": ..., "size": ..., "kind": ..., "name": ...}   (N lines)
+    {"hmac-sha256": "<hex>"}
+
+The last line is an HMAC-SHA256 over every byte before it and the backup id, with a key derived
 (HKDF) from that same Juju secret: whoever can write to the bucket but does not have the key
 cannot change the manifest, and through its checksums any object it lists, without the
-signature failing; a manifest copied from another backup fails because the id is bound in.
-Manifests of format 1 were written before signing: they are read as "unsigned".
+signature failing; a manifest copied from another backup fails because the id is bound in; a
+manifest cut short has no signature line and is refused as unreadable. create-backup spools
+each entry to a temporary file as its object is uploaded (ManifestWriter) and writes the
+manifest from there in one streamed PUT; verify and restore stream it to a temporary file
+(ManifestFile), check the signature and the header's counts in one pass, then read the
+entries a line at a time. Format 2 (one JSON document, its canonical form signed) and format 1
+(written before signing, read as "unsigned") are still read, whole, as they were written.
 
 The manifest grows with the backup (about 250 bytes an object), so list-backups does not read
-it: each manifest carries a summary (objects, bytes, snapshots), and a signed copy of what
+it: its header carries a summary (objects, bytes, snapshots), and a signed copy of what
 list-backups shows is written next to the backups (outside `<root>`, so that every key under a
 backup's prefix is still one of its objects or its manifest), just before the manifest. That
 copy names the MD5 of the manifest's bytes, which is the ETag S3 and RGW return for an object
@@ -35,7 +46,9 @@ read it.
 
 Objects are moved through the bucket `Store.transfers` at a time (`bounded_map`), holding at
 most twice that many objects in memory: uploads, verification and restore keep checksums, not
-bodies (restore keeps the checked bodies in an unnamed temporary file until it applies them).
+bodies. What must be looked up across the whole backup (keys listed twice or not at all,
+restore's dependency order and the checked bodies it applies) is in an on-disk SQLite index
+and a temporary file, never in memory.
 
 No ops and no Kubernetes here.
 """
@@ -1022,15 +1035,28 @@ def check_manifest(
     return result
 
 
-class KeyIndex:
-    """A set of object keys in an unnamed on-disk SQLite database (deleted when closed).
+SCRATCH_CACHE_KIB = 2048  # SQLite's page cache for a scratch database, outside Python's heap
 
-    SQLite keeps a page cache of a few MB at most, so the set does not grow in memory with the
-    backup; each membership test is one lookup in its B-tree.
+
+def scratch_db() -> sqlite3.Connection:
+    """A private SQLite database in a temporary file, deleted when closed.
+
+    Its page cache is capped at SCRATCH_CACHE_KIB (SQLite's own default, made explicit): what
+    does not fit stays on disk, so it does not grow in memory with what it holds.
+    """
+    db = sqlite3.connect("")  # "": a private temporary on-disk database (sqlite3 docs)
+    db.execute(f"PRAGMA cache_size = -{SCRATCH_CACHE_KIB}")
+    return db
+
+
+class KeyIndex:
+    """A set of object keys in a scratch_db: membership without holding the keys in memory.
+
+    Each membership test is one lookup in its B-tree.
     """
 
     def __init__(self) -> None:
-        self.db = sqlite3.connect("")  # "": a private temporary on-disk database
+        self.db = scratch_db()
         self.db.execute("CREATE TABLE keys (key TEXT PRIMARY KEY) WITHOUT ROWID")
 
     def __enter__(self) -> KeyIndex:

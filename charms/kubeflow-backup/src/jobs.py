@@ -11,7 +11,6 @@ import contextlib
 import datetime
 import json
 import logging
-import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -413,7 +412,7 @@ class _Held:
 
     def __init__(self) -> None:
         self.file = tempfile.TemporaryFile(prefix="kubeflow-backup-")  # noqa: SIM115 - see __exit__
-        self.db = sqlite3.connect("")  # "": a private temporary on-disk database
+        self.db = backup.scratch_db()
         self.db.execute(
             "CREATE TABLE held (seq INTEGER PRIMARY KEY, key TEXT UNIQUE, rank INTEGER, "
             "namespace TEXT, encrypted INTEGER, entry TEXT, offset INTEGER)"
