@@ -121,23 +121,21 @@ def cluster_with(objects: int, profiles: int, seed: int = 7) -> FakeKubernetes:
 
 
 class Forgetful(FakeKubernetes):
-    """A fake that keeps only the name of what is created, not its body.
+    """A fake that forgets what is created in a namespace, and the calls made to it.
 
-    The fake's copies of restored objects are the fake's memory, not the charm's: a traced
-    restore into a FakeKubernetes would count every restored byte as the charm's.
+    The fake's records of restored objects are the fake's memory, not the charm's: a traced
+    restore into a FakeKubernetes would count every restored object (and every call) as the
+    charm's. Profiles and Namespaces are kept: restore waits for the namespaces to appear.
     """
 
     def create(self, obj: Any, name: str | None = None, **kwargs: Any) -> Any:
-        """Create, then forget all but the object's identity."""
+        """Create, then forget it unless it is a Profile or a Namespace."""
         created = super().create(obj, name, **kwargs)
         meta = obj.metadata
         key = self._key(type(obj), meta.name, kwargs.get("namespace") or meta.namespace)
         if key[1] not in ("Namespace", "Profile"):
-            self.objects[key] = {
-                "apiVersion": key[0],
-                "kind": key[1],
-                "metadata": {"name": key[3], "namespace": key[2]},
-            }
+            del self.objects[key]
+        self.calls.clear()
         return created
 
 

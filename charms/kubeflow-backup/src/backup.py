@@ -83,7 +83,7 @@ MAX_LINE = 1 << 20  # a manifest line longer than this is not one we wrote
 SIGNATURE = "hmac-sha256"
 PREFIX = "kubeflow-backups/"
 MANIFEST = "manifest.json"
-CHUNK = 1 << 20  # bytes read or sent at a time when a manifest streams
+CHUNK = 1 << 16  # bytes read or sent at a time when a manifest streams
 DELETE_BATCH = 1000  # keys in one DeleteObjects request, S3's most
 MD5_ETAG = re.compile(r"^[0-9a-f]{32}$")
 SUMMARIES = "kubeflow-backup-summaries/"
@@ -786,10 +786,8 @@ class Store:
 
         with tempfile.TemporaryFile(prefix="kubeflow-backup-manifest-") as file:
             try:
-                with self.client.open_object(self.bucket, self.prefix(backup_id) + MANIFEST) as (
-                    _,
-                    chunks,
-                ):
+                key = self.prefix(backup_id) + MANIFEST
+                with self.client.open_object(self.bucket, key, CHUNK) as (_, chunks):
                     for chunk in chunks:
                         file.write(chunk)
             except S3NotFound:
