@@ -85,6 +85,9 @@ PREFIX = "kubeflow-backups/"
 MANIFEST = "manifest.json"
 CHUNK = 1 << 16  # bytes read or sent at a time when a manifest streams
 DELETE_BATCH = 1000  # keys in one DeleteObjects request, S3's most
+# Keys in one listing page of a backup's prefix: its XML answer, parsed, is the largest thing
+# verify and restore hold (about 3 MB for 1,000 keys), for 1 request per LIST_PAGE objects.
+LIST_PAGE = 250
 MD5_ETAG = re.compile(r"^[0-9a-f]{32}$")
 SUMMARIES = "kubeflow-backup-summaries/"
 SUMMARY_FORMAT = 1
@@ -865,7 +868,8 @@ class Store:
     def keys(self, backup_id: str) -> Iterator[str]:
         """Every key under the backup's prefix, relative to it, a listing page at a time."""
         prefix = self.prefix(backup_id)
-        return (o.key[len(prefix) :] for o in self.client.iter_objects(self.bucket, prefix))
+        listed = self.client.iter_objects(self.bucket, prefix, LIST_PAGE)
+        return (o.key[len(prefix) :] for o in listed)
 
     def put_manifest(self, manifest: Manifest, entry_lines: Iterable[bytes] = ()) -> None:
         """Write the signed summary, then the signed manifest (format 3) from its entries' lines.
@@ -911,7 +915,7 @@ class Store:
         manifest = prefix + MANIFEST
         deleted = 0
         batch: list[str] = []
-        for obj in self.client.iter_objects(self.bucket, prefix):
+        for obj in self.client.iter_objects(self.bucket, prefix, LIST_PAGE):
             if not deleted:  # without its manifest a half-deleted backup is never listed
                 self.client.delete_object(self.bucket, manifest)
             deleted += 1
