@@ -4,14 +4,16 @@ A fake Kubernetes cluster (dsplib.testing.FakeKubernetes) holds N users' objects
 Secrets among them) across P profiles; the charm's own job functions (src/jobs.py) back them
 up to a real RGW started for the run, list, verify and restore them. For each action it prints:
 seconds, ms per object, the ratio to the S3 client's bare PUT (or GET) loop over the same
-bodies at the same number of parallel transfers, the action's peak memory (tracemalloc, in a
-second run of its own: tracing slows Python down), S3 requests, and log records per object
+bodies at the same number of parallel transfers (bare loop and action alternate, and the best
+of `--repeat` runs of each is kept, so that the machine's load weighs on both), the action's
+peak memory (tracemalloc, in a second run of its own: tracing slows Python down), S3 requests, and log records per object
 (as Juju would receive them: each one a `juju-log` process) with action-log lines (each an
 `action-log` process). list-backups is timed over L backups of N objects each.
 
 Usage (a benchmark, not a test: its figures depend on the machine and its load):
 
-    ./dev tox -e bench-backup -- --objects 1000 --objects 10000 --transfers 1,2,4,8
+    ./dev tox -e bench-backup -- --objects 1000 --objects 10000 --transfers 1,2,4,8 --repeat 2
+    ./dev tox -e bench-backup -- --objects 10000 --transfers 4 --repeat 0   # memory alone
 
 To measure another version of the charm and of dsplib with the same script, put their sources
 first on PYTHONPATH (`<tree>/lib/src:<tree>/charms/kubeflow-backup/src`); a version without
