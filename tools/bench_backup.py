@@ -6,9 +6,10 @@ up to a real RGW started for the run, list, verify and restore them. For each ac
 seconds, ms per object, the ratio to the S3 client's bare PUT (or GET) loop over the same
 bodies at the same number of parallel transfers (bare loop and action alternate, and the best
 of `--repeat` runs of each is kept, so that the machine's load weighs on both), the action's
-peak memory (tracemalloc, in a second run of its own: tracing slows Python down), S3 requests, and log records per object
-(as Juju would receive them: each one a `juju-log` process) with action-log lines (each an
-`action-log` process). list-backups is timed over L backups of N objects each.
+peak memory (tracemalloc, in a second run of its own: tracing slows Python down), S3
+requests, and log records per object (as Juju would receive them: each one a `juju-log`
+process) with action-log lines (each an `action-log` process). list-backups is timed over L
+backups of N objects each.
 
 Usage (a benchmark, not a test: its figures depend on the machine and its load):
 
