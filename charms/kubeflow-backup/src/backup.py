@@ -16,14 +16,25 @@ can read and `kubectl apply`; Secrets are AES-256-GCM encrypted (`.enc`: 12-byte
 ciphertext and tag, the object's key as associated data) with a key the charm keeps in a Juju
 secret, so the bucket never holds them in clear. Checksums are taken over the stored bytes.
 
-The manifest carries an HMAC-SHA256 over its content and the backup id, with a key derived
+The manifest (format 3) is JSON Lines, so that no action ever holds all of it:
+
+    {"format": 3, "id": ..., "namespaces": [...], "summary": {"objects": N, ...}, ...}
+    {"key": "objects/...", "sha256": ..., "size": ..., "kind": ..., "name": ...}   (N lines)
+    {"hmac-sha256": "<hex>"}
+
+The last line is an HMAC-SHA256 over every byte before it and the backup id, with a key derived
 (HKDF) from that same Juju secret: whoever can write to the bucket but does not have the key
 cannot change the manifest, and through its checksums any object it lists, without the
-signature failing; a manifest copied from another backup fails because the id is bound in.
-Manifests of format 1 were written before signing: they are read as "unsigned".
+signature failing; a manifest copied from another backup fails because the id is bound in; a
+manifest cut short has no signature line and is refused as unreadable. create-backup spools
+each entry to a temporary file as its object is uploaded (ManifestWriter) and writes the
+manifest from there in one streamed PUT; verify and restore stream it to a temporary file
+(ManifestFile), check the signature and the header's counts in one pass, then read the
+entries a line at a time. Format 2 (one JSON document, its canonical form signed) and format 1
+(written before signing, read as "unsigned") are still read, whole, as they were written.
 
 The manifest grows with the backup (about 250 bytes an object), so list-backups does not read
-it: each manifest carries a summary (objects, bytes, snapshots), and a signed copy of what
+it: its header carries a summary (objects, bytes, snapshots), and a signed copy of what
 list-backups shows is written next to the backups (outside `<root>`, so that every key under a
 backup's prefix is still one of its objects or its manifest), just before the manifest. That
 copy names the MD5 of the manifest's bytes, which is the ETag S3 and RGW return for an object
@@ -35,7 +46,9 @@ read it.
 
 Objects are moved through the bucket `Store.transfers` at a time (`bounded_map`), holding at
 most twice that many objects in memory: uploads, verification and restore keep checksums, not
-bodies (restore keeps the checked bodies in an unnamed temporary file until it applies them).
+bodies. What must be looked up across the whole backup (keys listed twice or not at all,
+restore's dependency order and the checked bodies it applies) is in an on-disk SQLite index
+and a temporary file, never in memory.
 
 No ops and no Kubernetes here.
 """
@@ -44,13 +57,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import datetime
 import hashlib
 import hmac
-import io
+import itertools
 import json
 import re
 import secrets
+import sqlite3
+import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -60,11 +76,19 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     from dsplib.s3 import S3Client, S3Error
 
-FORMAT = 2
+FORMAT = 3  # JSON Lines: header, one entry a line, signature
 UNSIGNED_FORMAT = 1  # written before manifests were signed: read, never written
+LEGACY_FORMATS = (UNSIGNED_FORMAT, 2)  # one JSON document, signed (2) or not (1)
+MAX_LINE = 1 << 20  # a manifest line longer than this is not one we wrote
 SIGNATURE = "hmac-sha256"
 PREFIX = "kubeflow-backups/"
 MANIFEST = "manifest.json"
+CHUNK = 1 << 16  # bytes read or sent at a time when a manifest streams
+DELETE_BATCH = 1000  # keys in one DeleteObjects request, S3's most
+# Keys in one listing page of a backup's prefix: its XML answer, parsed, is the largest thing
+# verify and restore hold (about 3 MB for 1,000 keys), for 1 request per LIST_PAGE objects.
+LIST_PAGE = 250
+MD5_ETAG = re.compile(r"^[0-9a-f]{32}$")
 SUMMARIES = "kubeflow-backup-summaries/"
 SUMMARY_FORMAT = 1
 MAX_TRANSFERS = 32
@@ -199,51 +223,29 @@ class Snapshot:
 
 @dataclass
 class Manifest:
-    """What a finished backup holds; its presence marks the backup as complete."""
+    """What a finished backup holds, without its entries; its presence marks it complete.
+
+    The entries are read from the stored manifest (`ManifestFile.entries`) or written to it
+    (`ManifestWriter`) one at a time; `objects` and `size` count them.
+    """
 
     id: str
     created: str
     finished: str = ""
     description: str = ""
     namespaces: list[str] = field(default_factory=list)
-    entries: list[Entry] = field(default_factory=list)
     snapshots: list[Snapshot] = field(default_factory=list)
     skipped_kinds: list[str] = field(default_factory=list)
     key_id: str = ""
     signed_by: str = ""  # fingerprint of the key that signed it
+    objects: int = 0
+    size: int = 0  # bytes stored for the objects
     seal: str = field(default=UNCHECKED, compare=False)
 
-    @property
-    def size(self) -> int:
-        """Bytes stored for the objects."""
-        return sum(e.size for e in self.entries)
-
-    def to_json(self, signer: Signer) -> bytes:
-        """The manifest as stored, signed: one entry a line, which a person can still read.
-
-        Entries are serialised one at a time, for the signature and again for the text, so
-        the only copy of the whole manifest held is the text itself.
-        """
-        body = self._body()
-        body["signed-by"] = signer.key_id
-        data = {**body, SIGNATURE: signer.sign(self.id, body)}
-        out = io.BytesIO()
-        out.write(b"{\n")
-        for n, name in enumerate(sorted(data)):
-            value = data[name]
-            out.write(b",\n" if n else b"")
-            out.write(f" {json.dumps(name)}: ".encode())
-            if isinstance(value, (list, _Lazy)):
-                out.write(b"[")
-                items = 0
-                for items, item in enumerate(value, 1):
-                    out.write(b"," if items > 1 else b"")
-                    out.write(f"\n  {json.dumps(item, sort_keys=True)}".encode())
-                out.write(b"\n ]" if items else b"]")
-            else:
-                out.write(json.dumps(value, sort_keys=True).encode())
-        out.write(b"\n}\n")
-        return out.getvalue()
+    def count(self, entry: Entry) -> None:
+        """Count one more entry."""
+        self.objects += 1
+        self.size += entry.size
 
     def summary(self, state: str = SIGNED) -> Summary:
         """The row list-backups shows for this manifest."""
@@ -251,13 +253,14 @@ class Manifest:
             id=self.id,
             time=self.created,
             namespaces=self.namespaces,
-            objects=len(self.entries),
+            objects=self.objects,
             bytes=self.size,
             state=state,
             description=self.description,
         )
 
-    def _body(self) -> dict[str, Any]:
+    def header(self, signed_by: str) -> dict[str, Any]:
+        """The first line of a format 3 manifest: everything but the entries."""
         return {
             "format": FORMAT,
             "id": self.id,
@@ -266,52 +269,44 @@ class Manifest:
             "description": self.description,
             "namespaces": self.namespaces,
             "key-id": self.key_id,
+            "signed-by": signed_by,
             "skipped-kinds": self.skipped_kinds,
             "snapshots": [asdict(s) for s in self.snapshots],
-            "objects": _Lazy(self.entries),
             "summary": {
-                "objects": len(self.entries),
+                "objects": self.objects,
                 "bytes": self.size,
                 "snapshots": len(self.snapshots),
             },
         }
 
     @classmethod
-    def from_json(cls, data: bytes, backup_id: str, signer: Signer | None) -> Manifest:
-        """Parse a stored manifest and check its signature (`seal`); InvalidManifest.
+    def from_header(cls, raw: Mapping[str, Any], backup_id: str) -> Manifest:
+        """The manifest a header (format 3) or a whole document (formats 1 and 2) describes.
 
-        Without a signer the signature is not checked (seal UNCHECKED).
+        Its seal is UNCHECKED; the counts are those the manifest claims.
         """
-        try:
-            raw = json.loads(data)
-            if not isinstance(raw, dict) or raw.get("format") not in (FORMAT, UNSIGNED_FORMAT):
-                raise ValueError("format")
-            if not isinstance(raw.get("id"), str):
-                raise ValueError("id")
-        except ValueError as err:
-            raise InvalidManifest(f"backup {backup_id}: its manifest is unreadable") from err
         if raw.get("id") != backup_id:
             raise InvalidManifest(
-                f"backup {backup_id}: its manifest is that of backup {raw['id'][:40]} "
+                f"backup {backup_id}: its manifest is that of backup {str(raw.get('id'))[:40]} "
                 "(copied from another backup)"
             )
-        seal = _seal(raw, backup_id, signer)
         try:
+            summary = raw.get("summary") or {}
             return cls(
-                id=raw["id"],
+                id=backup_id,
                 created=str(raw["created"]),
                 finished=str(raw["finished"]),
                 description=str(raw["description"]),
                 namespaces=[str(n) for n in raw["namespaces"]],
-                entries=[Entry(**e) for e in raw["objects"]],
                 snapshots=[Snapshot(**s) for s in raw["snapshots"]],
                 skipped_kinds=[str(k) for k in raw["skipped-kinds"]],
                 key_id=str(raw["key-id"]),
                 signed_by=str(raw.get("signed-by", "")),
-                seal=seal,
+                objects=_whole(summary.get("objects", 0)),
+                size=_whole(summary.get("bytes", 0)),
             )
-        except (ValueError, KeyError, TypeError) as err:
-            raise InvalidManifest(f"backup {backup_id}: its manifest is unreadable") from err
+        except (ValueError, KeyError, TypeError, AttributeError) as err:
+            raise unreadable(backup_id) from err
 
     def seal_problem(self, signer: Signer | None) -> str | None:
         """Why the manifest cannot be trusted, in the operator's words; None when signed."""
@@ -340,8 +335,189 @@ class Manifest:
         )
 
 
+def unreadable(backup_id: str, why: str = "") -> InvalidManifest:
+    """The error for a manifest that cannot be parsed."""
+    return InvalidManifest(f"backup {backup_id}: its manifest is unreadable{why}")
+
+
+def _whole(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{value!r} is not a count")
+    return value
+
+
+def entry_line(entry: Entry) -> bytes:
+    """One entry as a line of a format 3 manifest."""
+    return json.dumps(entry.to_dict(), sort_keys=True).encode() + b"\n"
+
+
+def manifest_lines(
+    manifest: Manifest, entry_lines: Iterable[bytes], signer: Signer
+) -> Iterator[bytes]:
+    """A format 3 manifest, a line at a time: header, the entries' lines, signature.
+
+    The signature line is an HMAC over every byte before it (see Signer.mac); `manifest`
+    must already count the entries (its header carries the summary).
+    """
+    mac = signer.mac(manifest.id)
+    header = json.dumps(manifest.header(signer.key_id), sort_keys=True).encode() + b"\n"
+    for line in itertools.chain((header,), entry_lines):
+        mac.update(line)
+        yield line
+    yield json.dumps({SIGNATURE: mac.hexdigest()}).encode() + b"\n"
+
+
+class ManifestWriter:
+    """The entries of a backup being written, spooled to an unnamed temporary file.
+
+    Each entry is a line in the file as soon as its object is uploaded, so memory does not grow
+    with the backup; `Store.put_manifest` reads them back into the manifest.
+    """
+
+    def __init__(self, manifest: Manifest):
+        self.manifest = manifest
+        self._spool = tempfile.TemporaryFile(prefix="kubeflow-backup-entries-")  # noqa: SIM115 - closed by __exit__
+
+    def __enter__(self) -> ManifestWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._spool.close()
+
+    def add(self, entry: Entry) -> None:
+        """Spool one entry and count it."""
+        self._spool.write(entry_line(entry))
+        self.manifest.count(entry)
+
+    def lines(self) -> Iterator[bytes]:
+        """The spooled entries' lines, in the order they were added."""
+        self._spool.flush()
+        self._spool.seek(0)
+        yield from self._spool
+
+
+class ManifestFile:
+    """A stored manifest, downloaded to an unnamed temporary file and checked once through.
+
+    `manifest` is its header, with its seal; `entries()` reads the entries again from the file
+    each time it is called, one at a time (format 3). A manifest of format 1 or 2 (one JSON
+    document, written before format 3) is parsed whole, as it was then: its entries are held
+    in memory, about 1.2 KB an object.
+    """
+
+    def __init__(self, manifest: Manifest, file: Any = None, legacy: Sequence[Entry] = ()):
+        self.manifest = manifest
+        self._file = file
+        self._legacy = legacy
+
+    def entries(self) -> Iterator[Entry]:
+        """Every entry, in the manifest's order."""
+        if self._file is None:
+            yield from self._legacy
+            return
+        self._file.seek(0)
+        self._file.readline(MAX_LINE)  # the header
+        for line in self._file:
+            raw = json.loads(line)
+            if SIGNATURE in raw:
+                return
+            yield Entry(**raw)
+
+    @classmethod
+    def read(cls, file: Any, backup_id: str, signer: Signer | None) -> ManifestFile:
+        """Check a manifest held in `file` line by line; InvalidManifest when unreadable."""
+        file.seek(0)
+        first = file.readline(MAX_LINE)
+        try:
+            head = json.loads(first)
+        except ValueError:
+            head = None
+        if not (isinstance(head, dict) and head.get("format") == FORMAT):
+            file.seek(0)
+            manifest, entries = legacy_manifest(file.read(), backup_id, signer)
+            return cls(manifest, legacy=entries)
+        manifest = Manifest.from_header(head, backup_id)
+        mac = signer.mac(backup_id) if signer is not None else None
+        if mac is not None:
+            mac.update(first)
+        counted = Manifest(backup_id, manifest.created)
+        signature: Any = None
+        for line in iter(lambda: file.readline(MAX_LINE), b""):
+            if signature is not None or not line.endswith(b"\n"):
+                raise unreadable(backup_id, " (it goes on after its signature, or is cut)")
+            signature = _entry_or_signature(line, backup_id, counted)
+            if mac is not None and signature is None:
+                mac.update(line)
+        if signature is None:
+            raise unreadable(backup_id, " (it ends before its signature)")
+        if (counted.objects, counted.size) != (manifest.objects, manifest.size):
+            raise unreadable(backup_id, " (its summary does not count its entries)")
+        mac_ok = mac is not None and hmac.compare_digest(mac.hexdigest(), str(signature))
+        manifest.seal = _seal_of(mac_ok, mac is not None, manifest.signed_by, signer)
+        return cls(manifest, file)
+
+
+def _entry_or_signature(line: bytes, backup_id: str, counted: Manifest) -> Any:
+    """Count the entry on a line and return None; or the signature the line holds."""
+    try:
+        raw = json.loads(line)
+        if isinstance(raw, dict) and set(raw) == {SIGNATURE}:
+            return raw[SIGNATURE]
+        counted.count(checked_entry(raw))
+    except (ValueError, TypeError, AttributeError) as err:
+        raise unreadable(backup_id) from err
+    return None
+
+
+def checked_entry(raw: Any) -> Entry:
+    """An entry from its parsed form; ValueError or TypeError when it is not one."""
+    entry = Entry(**raw)
+    texts = (entry.key, entry.sha256, entry.api_version, entry.kind, entry.name)
+    if not all(isinstance(t, str) for t in texts) or not isinstance(entry.encrypted, bool):
+        raise ValueError("entry")
+    if entry.namespace is not None and not isinstance(entry.namespace, str):
+        raise ValueError("namespace")
+    _whole(entry.size)
+    return entry
+
+
+def _seal_of(mac_ok: bool, checked: bool, signed_by: str, signer: Signer | None) -> str:
+    if not checked or signer is None:
+        return UNCHECKED
+    if mac_ok:
+        return SIGNED
+    return OTHER_KEY if signed_by != signer.key_id else BAD_SIGNATURE
+
+
+def legacy_manifest(
+    data: bytes, backup_id: str, signer: Signer | None
+) -> tuple[Manifest, list[Entry]]:
+    """A manifest of format 1 or 2 (one JSON document) and its entries; InvalidManifest.
+
+    Format 2 signs the canonical JSON of the whole document (canonical_pieces); format 1 was
+    written before signing, and reads as UNSIGNED.
+    """
+    try:
+        raw = json.loads(data)
+        if not isinstance(raw, dict) or raw.get("format") not in LEGACY_FORMATS:
+            raise ValueError("format")
+        if not isinstance(raw.get("id"), str):
+            raise ValueError("id")
+    except ValueError as err:
+        raise unreadable(backup_id) from err
+    manifest = Manifest.from_header({**raw, "summary": None}, backup_id)
+    try:
+        entries = [checked_entry(e) for e in raw["objects"]]
+    except (ValueError, KeyError, TypeError) as err:
+        raise unreadable(backup_id) from err
+    for entry in entries:
+        manifest.count(entry)
+    manifest.seal = _seal(raw, backup_id, signer)
+    return manifest, entries
+
+
 def _seal(raw: dict[str, Any], backup_id: str, signer: Signer | None) -> str:
-    """What the signature of a parsed manifest says (raw is left as it was)."""
+    """What the signature of a parsed format 1 or 2 manifest says (raw is left as it was)."""
     if raw["format"] == UNSIGNED_FORMAT:
         return UNSIGNED
     body = {k: v for k, v in raw.items() if k != SIGNATURE}
@@ -350,16 +526,6 @@ def _seal(raw: dict[str, Any], backup_id: str, signer: Signer | None) -> str:
     if signer.verify(backup_id, body, raw.get(SIGNATURE)):
         return SIGNED
     return OTHER_KEY if body.get("signed-by") != signer.key_id else BAD_SIGNATURE
-
-
-class _Lazy:
-    """The manifest's entries as dicts, made one at a time each time they are iterated."""
-
-    def __init__(self, entries: Sequence[Entry]):
-        self.entries = entries
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        return (e.to_dict() for e in self.entries)
 
 
 def _canonical(value: Any) -> str:
@@ -376,7 +542,7 @@ def canonical_pieces(body: Mapping[str, Any]) -> Iterator[str]:
     for n, key in enumerate(sorted(body)):
         value = body[key]
         yield f"{',' if n else ''}{_canonical(key)}:"
-        if isinstance(value, (list, _Lazy)):
+        if isinstance(value, list):
             yield "["
             for i, item in enumerate(value):
                 yield f"{',' if i else ''}{_canonical(item)}"
@@ -408,6 +574,14 @@ class Signer:
             mac.update(piece.encode())
         return mac.hexdigest()
 
+    def mac(self, backup_id: str) -> hmac.HMAC:
+        """The running HMAC of a format 3 manifest: fed every byte before its signature line.
+
+        Its prefix names the format, so no manifest of format 2 can pass for one of format 3.
+        """
+        prefix = f"kubeflow-backup manifest lines\0{backup_id}\0".encode()
+        return hmac.new(self._key, prefix, "sha256")
+
     def verify(
         self, backup_id: str, body: Mapping[str, Any], signature: Any, what: str = "manifest"
     ) -> bool:
@@ -433,8 +607,8 @@ class Summary:
         """The row as list-backups prints it in JSON."""
         return asdict(self)
 
-    def to_json(self, manifest: bytes, signer: Signer) -> bytes:
-        """The signed copy written beside the manifest, bound to the manifest's bytes."""
+    def to_json(self, manifest_md5: str, signer: Signer) -> bytes:
+        """The signed copy written beside the manifest, bound to the MD5 of its bytes."""
         body = {
             "format": SUMMARY_FORMAT,
             "id": self.id,
@@ -443,7 +617,7 @@ class Summary:
             "objects": self.objects,
             "bytes": self.bytes,
             "description": self.description,
-            "manifest-md5": hashlib.md5(manifest, usedforsecurity=False).hexdigest(),
+            "manifest-md5": manifest_md5,
             "signed-by": signer.key_id,
         }
         body[SIGNATURE] = signer.sign(self.id, body, "summary")
@@ -602,22 +776,43 @@ class Store:
 
     def manifest(self, backup_id: str) -> Manifest | None:
         """The backup's manifest, None when it has none (incomplete); InvalidManifest."""
+        with self.open_manifest(backup_id) as found:
+            return None if found is None else found.manifest
+
+    @contextlib.contextmanager
+    def open_manifest(self, backup_id: str) -> Iterator[ManifestFile | None]:
+        """The backup's manifest, streamed to a temporary file and checked; None when it has none.
+
+        One GET, read in chunks: memory does not grow with the manifest (see ManifestFile).
+        """
         from dsplib.s3 import S3NotFound
 
-        try:
-            data = self.client.get_object(self.bucket, self.prefix(backup_id) + MANIFEST)
-        except S3NotFound:
-            return None
-        return Manifest.from_json(data, backup_id, self.signer)
+        with tempfile.TemporaryFile(prefix="kubeflow-backup-manifest-") as file:
+            try:
+                key = self.prefix(backup_id) + MANIFEST
+                with self.client.open_object(self.bucket, key, CHUNK) as (_, chunks):
+                    for chunk in chunks:
+                        file.write(chunk)
+            except S3NotFound:
+                found = None
+            else:
+                found = ManifestFile.read(file, backup_id, self.signer)
+            yield found
 
     def require_manifest(self, backup_id: str) -> Manifest:
         """The manifest of a complete backup, or BackupError naming what is wrong."""
-        manifest = self.manifest(check_id(backup_id))
-        if manifest is None:
-            if backup_id in self.backup_ids():
-                raise BackupError(f"backup {backup_id} is incomplete (it has no manifest)")
-            raise BackupError(f"no backup {backup_id} in bucket '{self.bucket}'")
-        return manifest
+        with self.require_manifest_file(backup_id) as found:
+            return found.manifest
+
+    @contextlib.contextmanager
+    def require_manifest_file(self, backup_id: str) -> Iterator[ManifestFile]:
+        """open_manifest of a complete backup, or BackupError naming what is wrong."""
+        with self.open_manifest(check_id(backup_id)) as found:
+            if found is None:
+                if backup_id in self.backup_ids():
+                    raise BackupError(f"backup {backup_id} is incomplete (it has no manifest)")
+                raise BackupError(f"no backup {backup_id} in bucket '{self.bucket}'")
+            yield found
 
     def summaries(self) -> tuple[list[Summary], list[str]]:
         """Rows for every complete backup (newest first), and the ids of incomplete ones.
@@ -670,43 +865,67 @@ class Store:
         """Read one object of a backup."""
         return self.client.get_object(self.bucket, self.prefix(backup_id) + key)
 
-    def keys(self, backup_id: str) -> list[str]:
-        """Every key under the backup's prefix, relative to it."""
+    def keys(self, backup_id: str) -> Iterator[str]:
+        """Every key under the backup's prefix, relative to it, a listing page at a time."""
         prefix = self.prefix(backup_id)
-        return [o.key[len(prefix) :] for o in self.client.list_objects(self.bucket, prefix)]
+        listed = self.client.iter_objects(self.bucket, prefix, LIST_PAGE)
+        return (o.key[len(prefix) :] for o in listed)
 
-    def unlisted(self, manifest: Manifest) -> list[str]:
-        """Keys under the backup's prefix that its manifest does not list (added or renamed)."""
-        listed = {e.key for e in manifest.entries} | {MANIFEST}
-        return [key for key in self.keys(manifest.id) if key not in listed]
+    def put_manifest(self, manifest: Manifest, entry_lines: Iterable[bytes] = ()) -> None:
+        """Write the signed summary, then the signed manifest (format 3) from its entries' lines.
 
-    def put_manifest(self, manifest: Manifest) -> None:
-        """Write the signed summary, then the signed manifest.
-
-        The manifest is the last write of a backup: it makes the backup complete.
+        The manifest is the last write of a backup: it makes the backup complete. It is made in
+        an unnamed temporary file first (the summary names its MD5), then streamed in one PUT,
+        whose ETag must be that MD5 when the server answers with one.
         """
+        from dsplib.s3 import S3Error
+
         if self.signer is None:  # pragma: no cover - the charm always passes one to writers
             raise BackupError("no key to sign the manifest with")
-        data = manifest.to_json(self.signer)
-        summary = manifest.summary().to_json(data, self.signer)
-        self.client.put_object(self.bucket, self.summary_key(manifest.id), summary)
-        self.put(manifest.id, MANIFEST, data)
+        with tempfile.TemporaryFile(prefix="kubeflow-backup-manifest-") as file:
+            md5 = hashlib.md5(usedforsecurity=False)
+            for line in manifest_lines(manifest, entry_lines, self.signer):
+                file.write(line)
+                md5.update(line)
+            size = file.tell()
+            summary = manifest.summary().to_json(md5.hexdigest(), self.signer)
+            self.client.put_object(self.bucket, self.summary_key(manifest.id), summary)
+            file.seek(0)
+            etag = self.client.put_object_stream(
+                self.bucket,
+                self.prefix(manifest.id) + MANIFEST,
+                iter(lambda: file.read(CHUNK), b""),
+                size,
+                "application/x-ndjson",
+            ).strip('"')
+        if MD5_ETAG.match(etag) and etag != md5.hexdigest():
+            self.withdraw(manifest.id)
+            raise S3Error(f"the manifest of backup {manifest.id} was stored damaged (ETag {etag})")
 
     def withdraw(self, backup_id: str) -> None:
         """Delete the manifest only: the backup becomes an interrupted one."""
         self.client.delete_object(self.bucket, self.prefix(backup_id) + MANIFEST)
 
     def delete(self, backup_id: str) -> int:
-        """Delete every key of the backup (the manifest first); the number deleted."""
+        """Delete every key of the backup (the manifest first); the number deleted.
+
+        A listing page at a time: memory does not grow with the backup.
+        """
         prefix = self.prefix(check_id(backup_id))
-        keys = [o.key for o in self.client.list_objects(self.bucket, prefix)]
         manifest = prefix + MANIFEST
-        if manifest in keys:  # without its manifest a half-deleted backup is never listed
-            self.client.delete_object(self.bucket, manifest)
-        rest = [k for k in keys if k != manifest]
-        if keys:  # the summary goes with the rest; it is not one of the backup's keys
-            self.client.delete_objects(self.bucket, [*rest, self.summary_key(backup_id)])
-        return len(keys)
+        deleted = 0
+        batch: list[str] = []
+        for obj in self.client.iter_objects(self.bucket, prefix, LIST_PAGE):
+            if not deleted:  # without its manifest a half-deleted backup is never listed
+                self.client.delete_object(self.bucket, manifest)
+            deleted += 1
+            batch += [] if obj.key == manifest else [obj.key]
+            if len(batch) == DELETE_BATCH:
+                self.client.delete_objects(self.bucket, batch)
+                batch = []
+        if deleted:  # the summary goes with the rest; it is not one of the backup's keys
+            self.client.delete_objects(self.bucket, [*batch, self.summary_key(backup_id)])
+        return deleted
 
 
 # -- reading back ---------------------------------------------------------------------------
@@ -744,23 +963,29 @@ MISSING, BAD = "missing", "bad"
 def check_objects(
     store: Store,
     backup_id: str,
-    entries: Sequence[Entry],
+    entries: Iterable[Entry],
     progress: Progress,
     every: int = PROGRESS_EVERY,
     keep: Keep | None = None,
+    *,
+    total: int | None = None,
+    result: Verification | None = None,
 ) -> Verification:
     """Read every object of `entries` and compare it with its checksum.
 
     `store.transfers` objects are read at a time; each body is dropped once checked, or handed
-    to `keep` (in this thread) when good.
+    to `keep` (in this thread, in the order of the entries) when good. `entries` is consumed
+    as the reads go; `total` (its length when it is a sequence) is for the progress lines.
     """
-    result = Verification()
-    total = len(entries)
+    result = result if result is not None else Verification()
+    if total is None:
+        total = len(entries) if isinstance(entries, Sequence) else 0
 
     def fetch(entry: Entry) -> tuple[Entry, str | None, bytes | None]:
         problem, data = _fetch(store, backup_id, entry)
         return entry, problem, data if keep is not None and problem is None else None
 
+    n = 0
     for n, (entry, problem, data) in enumerate(store.map(fetch, entries), 1):
         if problem == MISSING:
             result.missing.append(str(entry))
@@ -773,7 +998,82 @@ def check_objects(
         result.checked = n
         if n % every == 0 or n == total:
             progress(f"read {n}/{total} objects")
+    if n != total:
+        progress(f"read {n}/{n} objects")
     return result
+
+
+def check_manifest(
+    store: Store,
+    found: ManifestFile,
+    progress: Progress,
+    wanted: Callable[[Entry], bool] | None = None,
+    keep: Keep | None = None,
+) -> Verification:
+    """check_objects over a manifest's entries (those `wanted`), read one at a time from it.
+
+    Also finds what no object check can: an entry listed twice, and keys under the backup's
+    prefix that the manifest does not list (`unlisted`). The keys listed are kept in a
+    KeyIndex on disk, not in memory.
+    """
+    manifest = found.manifest
+    result = Verification()
+    with KeyIndex() as index:
+
+        def listed() -> Iterator[Entry]:
+            for entry in found.entries():
+                if not index.add(entry.key):
+                    result.mismatched.append(f"{entry} (listed twice)")
+                elif wanted is None or wanted(entry):
+                    yield entry
+
+        total = manifest.objects
+        if wanted is not None:
+            total = sum(1 for e in found.entries() if wanted(e))
+        check_objects(
+            store, manifest.id, listed(), progress, keep=keep, total=total, result=result
+        )
+        result.unlisted = [k for k in store.keys(manifest.id) if k != MANIFEST and k not in index]
+    return result
+
+
+SCRATCH_CACHE_KIB = 2048  # SQLite's page cache for a scratch database, outside Python's heap
+
+
+def scratch_db() -> sqlite3.Connection:
+    """A private SQLite database in a temporary file, deleted when closed.
+
+    Its page cache is capped at SCRATCH_CACHE_KIB (SQLite's own default, made explicit): what
+    does not fit stays on disk, so it does not grow in memory with what it holds.
+    """
+    db = sqlite3.connect("")  # "": a private temporary on-disk database (sqlite3 docs)
+    db.execute(f"PRAGMA cache_size = -{SCRATCH_CACHE_KIB}")
+    return db
+
+
+class KeyIndex:
+    """A set of object keys in a scratch_db: membership without holding the keys in memory.
+
+    Each membership test is one lookup in its B-tree.
+    """
+
+    def __init__(self) -> None:
+        self.db = scratch_db()
+        self.db.execute("CREATE TABLE keys (key TEXT PRIMARY KEY) WITHOUT ROWID")
+
+    def __enter__(self) -> KeyIndex:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.db.close()
+
+    def add(self, key: str) -> bool:
+        """Add a key; False when it was there already."""
+        return self.db.execute("INSERT OR IGNORE INTO keys VALUES (?)", (key,)).rowcount == 1
+
+    def __contains__(self, key: object) -> bool:
+        row = self.db.execute("SELECT 1 FROM keys WHERE key = ?", (key,)).fetchone()
+        return row is not None
 
 
 def _fetch(store: Store, backup_id: str, entry: Entry) -> tuple[str | None, bytes | None]:
@@ -791,19 +1091,6 @@ def _fetch(store: Store, backup_id: str, entry: Entry) -> tuple[str | None, byte
     if not entry.encrypted and (wrong := mismatch(entry, data)):
         return wrong, None
     return None, data
-
-
-def read_back(
-    store: Store, manifest: Manifest, progress: Progress, every: int = PROGRESS_EVERY
-) -> tuple[Verification, dict[str, bytes]]:
-    """check_objects over the whole manifest, keeping every good body (small backups only)."""
-    contents: dict[str, bytes] = {}
-
-    def keep(entry: Entry, data: bytes) -> None:
-        contents[entry.key] = data
-
-    result = check_objects(store, manifest.id, manifest.entries, progress, every, keep)
-    return result, contents
 
 
 def mismatch(entry: Entry, data: bytes) -> str | None:

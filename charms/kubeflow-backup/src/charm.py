@@ -171,14 +171,14 @@ class KubeflowBackupCharm(ops.CharmBase):
             results = {
                 "backup-id": manifest.id,
                 "namespaces": ",".join(manifest.namespaces),
-                "objects": str(len(manifest.entries)),
+                "objects": str(manifest.objects),
                 "size": backup.human_bytes(manifest.size),
                 "volume-snapshots": str(len(manifest.snapshots)),
                 "skipped-kinds": ",".join(manifest.skipped_kinds) or "none",
                 "cleaned-up": ",".join(result.cleaned_up) or "none",
                 "deleted-by-retention": ",".join(result.expired) or "none",
             }
-            what = f"{len(manifest.entries)} objects"
+            what = f"{manifest.objects} objects"
             if result.cleanup_failed:
                 results["cleanup-failed"] = "\n".join(result.cleanup_failed)
                 what += f"; cleanup failed for {len(result.cleanup_failed)} old backups"

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from backup import BackupError, Entry, Progress, Snapshot
 from dsplib.kubernetes import (
@@ -223,6 +223,53 @@ class RestoreOptions:
     snapshots: tuple[Snapshot, ...] = ()
 
 
+def restore_rank(entry: Entry) -> int:
+    """An object's place in restore order (lower first).
+
+    0 for Profiles and Namespaces, which come first and whose namespaces are waited for, then
+    NAMESPACED_KINDS' order (9 for other kinds).
+    """
+    if entry.kind in ("Profile", "Namespace"):
+        return 0
+    return NAMESPACED_KINDS.get((group_of(entry.api_version), entry.kind), 9)
+
+
+class RestorePlan(Protocol):
+    """The objects of a restore, handed over in restore order without being held in memory."""
+
+    def counts(self) -> tuple[int, int]:
+        """Profiles and Namespaces, and the other objects."""
+        ...
+
+    def namespaces(self) -> list[str]:
+        """The namespaces of the namespaced objects, sorted."""
+        ...
+
+    def ordered(self) -> Iterable[Entry]:
+        """Every entry, by restore_rank, then in the order they were given."""
+        ...
+
+
+class ListPlan:
+    """A RestorePlan of entries held in a list (objects given in memory)."""
+
+    def __init__(self, entries: Iterable[Entry]):
+        self.entries = sorted(entries, key=restore_rank)  # stable: the given order within a rank
+
+    def counts(self) -> tuple[int, int]:
+        """Profiles and Namespaces, and the other objects."""
+        first = sum(1 for e in self.entries if restore_rank(e) == 0)
+        return first, len(self.entries) - first
+
+    def namespaces(self) -> list[str]:
+        """The namespaces of the namespaced objects, sorted."""
+        return sorted({str(e.namespace) for e in self.entries if restore_rank(e) > 0})
+
+    def ordered(self) -> Iterable[Entry]:
+        """Every entry in restore order."""
+        return self.entries
+
+
 class Cluster:
     """Reads and writes the objects of backups through the charm's Kubernetes client."""
 
@@ -392,44 +439,55 @@ class Cluster:
             )
             for n, o in enumerate(objects)
         ]
-        return self.restore_entries(entries, lambda e: objects[int(e.key)], options, progress)
+        plan = ListPlan(entries)
+        return self.restore_entries(plan, lambda e: objects[int(e.key)], options, progress)
 
     def restore_entries(
         self,
-        entries: Sequence[Entry],
+        plan: RestorePlan,
         load: Callable[[Entry], dict[str, Any]],
         options: RestoreOptions,
         progress: Progress,
         every: int = 1000,
     ) -> RestoreReport:
-        """Put back the objects the entries describe, each loaded only when its turn comes.
+        """Put back the objects the plan lists, each loaded only when its turn comes.
 
-        The entries alone decide the dependency order (see the module docstring).
+        The entries alone decide the dependency order (see the module docstring); the plan
+        hands them over in that order (restore_rank), one at a time.
         """
         report = RestoreReport(dry_run=options.dry_run)
         served = self.kinds()
-        first = [e for e in entries if e.kind in ("Profile", "Namespace")]
-        rest = [e for e in entries if e.kind not in ("Profile", "Namespace")]
-        progress(f"restoring {len(first)} profiles and namespaces")
-        for entry in first:
-            self._put(load(entry), served, options, report)
-        waiting = sorted({str(e.namespace) for e in rest})
-        missing = set() if options.dry_run else self._wait_for_namespaces(waiting, progress)
-        rest = sorted(
-            rest, key=lambda e: NAMESPACED_KINDS.get((group_of(e.api_version), e.kind), 9)
-        )
+        first, rest = plan.counts()
+        progress(f"restoring {first} profiles and namespaces")
         snapshots = {(s.namespace, s.pvc): s for s in options.snapshots}
         done = "checked" if options.dry_run else "restored"
-        for n, entry in enumerate(rest, 1):
+        missing: set[str] | None = None
+        n = 0
+        for entry in plan.ordered():
+            if restore_rank(entry) == 0:
+                self._put(load(entry), served, options, report)
+                continue
+            if missing is None:
+                missing = self._missing_namespaces(plan, options, progress)
+            n += 1
             if entry.namespace in missing:
                 report.fail(str(entry), f"namespace {entry.namespace} did not appear")
             elif entry.kind == "PersistentVolumeClaim":
                 self._put_volume(load(entry), snapshots, served, options, report)
             else:
                 self._put(load(entry), served, options, report)
-            if n % every == 0 or n == len(rest):
-                progress(f"{done} {n}/{len(rest)} namespaced objects")
+            if n % every == 0 or n == rest:
+                progress(f"{done} {n}/{rest} namespaced objects")
+        if missing is None:
+            self._missing_namespaces(plan, options, progress)
         return report
+
+    def _missing_namespaces(
+        self, plan: RestorePlan, options: RestoreOptions, progress: Progress
+    ) -> set[str]:
+        if options.dry_run:
+            return set()
+        return self._wait_for_namespaces(plan.namespaces(), progress)
 
     def _put(
         self,

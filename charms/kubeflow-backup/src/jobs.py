@@ -11,8 +11,8 @@ import contextlib
 import datetime
 import json
 import logging
-import sys
 import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -188,8 +188,8 @@ def _write_backup(
 ) -> Manifest:
     """What create-backup writes, under the lease: objects as they are read, then the manifest.
 
-    Objects stream from the cluster to the bucket (`store.transfers` uploads at a time); only
-    their entries stay in memory until the manifest is written.
+    Objects stream from the cluster to the bucket (`store.transfers` uploads at a time); their
+    entries go to a temporary file (ManifestWriter) until the manifest is written.
     """
 
     def step(message: str) -> None:
@@ -209,22 +209,23 @@ def _write_backup(
     progress(f"backup {backup_id}: {len(namespaces)} namespaces")
     found = k8s.Collection(namespaces=namespaces)
     objects = cluster.stream(found, request.include_secrets, step)
-    for n, entry in enumerate(store.map(upload, objects), 1):
-        lease.keep()
-        manifest.entries.append(entry)
-        if n % backup.PROGRESS_EVERY == 0:
-            progress(f"uploaded {n} objects")
-    if not manifest.entries or len(manifest.entries) % backup.PROGRESS_EVERY:
-        progress(f"uploaded {len(manifest.entries)} objects")
-    manifest.skipped_kinds = found.skipped_kinds
-    if request.volume_snapshots and found.bound_pvcs:
-        manifest.snapshots = cluster.take_snapshots(
-            backup_id, found.bound_pvcs, request.snapshot_class, request.app
-        )
-        progress(f"requested {len(manifest.snapshots)} volume snapshots")
-    manifest.finished = utc_now().isoformat(timespec="seconds")
-    lease.check()
-    store.put_manifest(manifest)
+    with backup.ManifestWriter(manifest) as writer:
+        for n, entry in enumerate(store.map(upload, objects), 1):
+            lease.keep()
+            writer.add(entry)
+            if n % backup.PROGRESS_EVERY == 0:
+                progress(f"uploaded {n} objects")
+        if not manifest.objects or manifest.objects % backup.PROGRESS_EVERY:
+            progress(f"uploaded {manifest.objects} objects")
+        manifest.skipped_kinds = found.skipped_kinds
+        if request.volume_snapshots and found.bound_pvcs:
+            manifest.snapshots = cluster.take_snapshots(
+                backup_id, found.bound_pvcs, request.snapshot_class, request.app
+            )
+            progress(f"requested {len(manifest.snapshots)} volume snapshots")
+        manifest.finished = utc_now().isoformat(timespec="seconds")
+        lease.check()
+        store.put_manifest(manifest, writer.lines())
     try:
         lease.check()
     except LeaseLost:  # another writer may have cleaned our objects away meanwhile
@@ -246,14 +247,14 @@ def _upload(
         data = cipher.encrypt(data, key)
     meta = obj["metadata"]
     namespace = meta.get("namespace")
-    entry = backup.Entry(  # kept until the manifest is written: repeated strings shared
+    entry = backup.Entry(
         key=key,
         sha256=backup.sha256(data),
         size=len(data),
-        api_version=sys.intern(obj["apiVersion"]),
-        kind=sys.intern(obj["kind"]),
+        api_version=obj["apiVersion"],
+        kind=obj["kind"],
         name=meta["name"],
-        namespace=None if namespace is None else sys.intern(namespace),
+        namespace=namespace,
         encrypted=encrypted,
     )
     try:
@@ -318,11 +319,11 @@ def verify_backup(
     """Re-read every object of a backup; also how many of its snapshots are ready.
 
     The manifest's signature is in `manifest.seal`; objects the manifest does not list are in
-    the verification's `unlisted`.
+    the verification's `unlisted`. The manifest is read an entry at a time.
     """
-    manifest = store.require_manifest(backup_id)
-    check = backup.check_objects(store, manifest.id, manifest.entries, progress)
-    check.unlisted = store.unlisted(manifest)
+    with store.require_manifest_file(backup_id) as found:
+        manifest = found.manifest
+        check = backup.check_manifest(store, found, progress)
     snapshots = {"ready": 0, "pending": 0, "gone": 0}
     if cluster is not None:
         for snapshot in manifest.snapshots:
@@ -341,11 +342,54 @@ def restore_backup(
     progress: Progress,
     allow_unsigned: bool = False,
 ) -> k8s.RestoreReport:
-    """Check the signature and every checksum (and decrypt every Secret), then restore."""
-    manifest = store.require_manifest(backup_id)
+    """Check the signature and every checksum (and decrypt every Secret), then restore.
+
+    The manifest is read an entry at a time; the checked objects wait in a _Held (temporary
+    file and on-disk index) to be applied in dependency order.
+    """
+    with store.require_manifest_file(backup_id) as found:
+        manifest = found.manifest
+        _require_trusted(manifest, store, allow_unsigned)
+        unknown = sorted(set(namespaces) - set(manifest.namespaces))
+        if unknown:
+            raise BackupError(f"backup {manifest.id} has no namespace {', '.join(unknown)}")
+        chosen = set(namespaces or manifest.namespaces)
+
+        def wanted(entry: backup.Entry) -> bool:
+            return _in_scope(entry, chosen)
+
+        with _Held() as held:
+            # An unchecked manifest's entries may lie about where an object belongs: check all.
+            check = backup.check_manifest(
+                store,
+                found,
+                progress,
+                wanted=None if manifest.seal in UNCHECKABLE else wanted,
+                keep=held.keeper(wanted),
+            )
+            if not check.ok:
+                raise BackupError(
+                    f"backup {manifest.id} is damaged, nothing restored: {check.problems()}"
+                )
+            if held.has_secrets() and (cipher is None or cipher.key_id != manifest.key_id):
+                raise BackupError(
+                    f"backup {manifest.id} holds Secrets encrypted with key {manifest.key_id}, "
+                    f"not this application's key {cipher.key_id if cipher else '(none)'}: set "
+                    "encryption-key-secret to the key it was made with"
+                )
+            for entry in held.secrets():  # every Secret decrypts before anything is written
+                _decoded(entry, held.read(entry), cipher)
+            snapshots = tuple(s for s in manifest.snapshots if s.namespace in chosen)
+            options = k8s.RestoreOptions(options.overwrite, options.dry_run, snapshots)
+            return cluster.restore_entries(
+                held, lambda e: _decoded(e, held.read(e), cipher), options, progress
+            )
+
+
+def _require_trusted(manifest: Manifest, store: Store, allow_unsigned: bool) -> None:
+    """BackupError unless the manifest's signature holds (or allow-unsigned may pass it)."""
     problem = manifest.seal_problem(store.signer)
-    uncheckable = manifest.seal in UNCHECKABLE
-    if problem and not (allow_unsigned and uncheckable):
+    if problem and not (allow_unsigned and manifest.seal in UNCHECKABLE):
         hint = ""
         if manifest.seal == backup.UNSIGNED:
             hint = ": run verify-backup, then restore with allow-unsigned=true"
@@ -354,67 +398,93 @@ def restore_backup(
                 " (if that key is lost: run verify-backup, then restore with allow-unsigned=true)"
             )
         raise BackupError(f"{problem}; nothing restored{hint}")
-    unknown = sorted(set(namespaces) - set(manifest.namespaces))
-    if unknown:
-        raise BackupError(f"backup {manifest.id} has no namespace {', '.join(unknown)}")
-    chosen = set(namespaces or manifest.namespaces)
-    entries = [e for e in manifest.entries if _in_scope(e, chosen)]
-    with tempfile.TemporaryFile(prefix="kubeflow-backup-") as spool:
-        held = _Spool(spool)
-        # An unchecked manifest's entries may lie about where an object belongs: check them all.
-        checked = manifest.entries if uncheckable else entries
-        wanted = {e.key for e in entries}
-        check = backup.check_objects(
-            store, manifest.id, checked, progress, keep=held.keeper(wanted)
-        )
-        check.unlisted = store.unlisted(manifest)
-        if not check.ok:
-            raise BackupError(
-                f"backup {manifest.id} is damaged, nothing restored: {check.problems()}"
-            )
-        encrypted = [e for e in entries if e.encrypted]
-        if encrypted and (cipher is None or cipher.key_id != manifest.key_id):
-            raise BackupError(
-                f"backup {manifest.id} holds Secrets encrypted with key {manifest.key_id}, "
-                f"not this application's key {cipher.key_id if cipher else '(none)'}: set "
-                "encryption-key-secret to the key it was made with"
-            )
-        for entry in encrypted:  # every Secret decrypts before anything is written
-            _decoded(entry, held.read(entry), cipher)
-        snapshots = tuple(s for s in manifest.snapshots if s.namespace in chosen)
-        options = k8s.RestoreOptions(options.overwrite, options.dry_run, snapshots)
-        return cluster.restore_entries(
-            entries, lambda e: _decoded(e, held.read(e), cipher), options, progress
-        )
 
 
-class _Spool:
-    """The checked bodies of a restore, in an unnamed temporary file.
+class _Held:
+    """The checked objects of a restore: bodies in an unnamed temporary file, an index on disk.
 
     The file is private to this process and gone when closed; Secrets stay encrypted in it.
-    Memory does not grow with the backup, each object is downloaded once, and what is applied
-    is exactly what was checked.
+    The index (SQLite, on disk too) holds each entry with where its body is and its place in
+    restore order, so neither memory nor the number of downloads grows with the backup: each
+    object is downloaded once, and what is applied is exactly what was checked. It is the
+    plan cluster.restore_entries follows.
     """
 
-    def __init__(self, file: Any):
-        self.file = file
-        self.where: dict[str, tuple[int, int]] = {}
+    def __init__(self) -> None:
+        self.file = tempfile.TemporaryFile(prefix="kubeflow-backup-")  # noqa: SIM115 - see __exit__
+        self.db = backup.scratch_db()
+        self.db.execute(
+            "CREATE TABLE held (seq INTEGER PRIMARY KEY, key TEXT UNIQUE, rank INTEGER, "
+            "namespace TEXT, encrypted INTEGER, entry TEXT, offset INTEGER)"
+        )
+        self.db.execute("CREATE INDEX in_order ON held (rank, seq)")
 
-    def keeper(self, wanted: set[str]) -> backup.Keep:
-        """The check_objects callback that keeps the bodies of `wanted` keys."""
+    def __enter__(self) -> _Held:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.db.close()
+        self.file.close()
+
+    def keeper(self, wanted: Callable[[backup.Entry], bool]) -> backup.Keep:
+        """The check_objects callback that keeps the bodies of `wanted` entries."""
 
         def keep(entry: backup.Entry, data: bytes) -> None:
-            if entry.key in wanted:
-                self.where[entry.key] = (self.file.seek(0, 2), len(data))
+            if wanted(entry):
+                offset = self.file.seek(0, 2)
                 self.file.write(data)
+                self.db.execute(
+                    "INSERT INTO held (key, rank, namespace, encrypted, entry, offset) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        entry.key,
+                        k8s.restore_rank(entry),
+                        entry.namespace,
+                        entry.encrypted,
+                        json.dumps(entry.to_dict()),
+                        offset,
+                    ),
+                )
 
         return keep
 
     def read(self, entry: backup.Entry) -> bytes:
         """The body kept for the entry."""
-        offset, size = self.where[entry.key]
+        query = "SELECT offset FROM held WHERE key = ?"
+        (offset,) = self.db.execute(query, (entry.key,)).fetchone()
         self.file.seek(offset)
-        return self.file.read(size)
+        return self.file.read(entry.size)
+
+    def has_secrets(self) -> bool:
+        """True when a Secret (encrypted) is among the objects held."""
+        return self.db.execute("SELECT 1 FROM held WHERE encrypted LIMIT 1").fetchone() is not None
+
+    def secrets(self) -> Iterator[backup.Entry]:
+        """The Secrets held."""
+        return self._entries("SELECT entry FROM held WHERE encrypted ORDER BY seq")
+
+    def counts(self) -> tuple[int, int]:
+        """Profiles and Namespaces held, and the other objects (see cluster.restore_rank)."""
+        first, rest = self.db.execute(
+            "SELECT coalesce(sum(rank = 0), 0), coalesce(sum(rank > 0), 0) FROM held"
+        ).fetchone()
+        return first, rest
+
+    def namespaces(self) -> list[str]:
+        """The namespaces of the namespaced objects held, sorted."""
+        rows = self.db.execute(
+            "SELECT DISTINCT namespace FROM held WHERE rank > 0 ORDER BY namespace"
+        )
+        return [str(ns) for (ns,) in rows]
+
+    def ordered(self) -> Iterator[backup.Entry]:
+        """The entries in restore order: by rank, then in the manifest's order."""
+        return self._entries("SELECT entry FROM held ORDER BY rank, seq")
+
+    def _entries(self, query: str) -> Iterator[backup.Entry]:
+        # a cursor of its own: read() queries between two rows
+        for (text,) in self.db.cursor().execute(query):
+            yield backup.Entry(**json.loads(text))
 
 
 def _in_scope(entry: backup.Entry, namespaces: set[str]) -> bool:

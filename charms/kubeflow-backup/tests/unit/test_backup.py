@@ -3,16 +3,19 @@
 import dataclasses
 import datetime
 import json
+from pathlib import Path
 
 import pytest
 
 import backup
+import manifest_text
 from dsplib.s3 import S3Client
 from pytest_ceph_rgw import RGWEndpoint
 
 NOW = datetime.datetime(2026, 1, 15, 10, 30, 0, tzinfo=datetime.timezone.utc)
 SIGNER = backup.Cipher(b"k" * 32).signer()
 OTHER_SIGNER = backup.Cipher(b"o" * 32).signer()
+FORMAT2 = Path(__file__).parent / "format2"
 
 
 @pytest.fixture
@@ -49,38 +52,45 @@ def test_object_keys_say_where_and_what():
 
 def test_manifest_round_trip_and_refusals():
     original = manifest("20260115-103000-a1b2")
-    original.entries.append(
-        backup.Entry("objects/a.json", "ab" * 32, 10, "v1", "ConfigMap", "a", "alice")
-    )
+    entries = [backup.Entry("objects/a.json", "ab" * 32, 10, "v1", "ConfigMap", "a", "alice")]
     original.snapshots.append(backup.Snapshot("alice", "s", "pvc"))
-    stored = original.to_json(SIGNER)
-    parsed = backup.Manifest.from_json(stored, original.id, SIGNER)
+    stored = manifest_text.written(original, entries, SIGNER)
+    parsed, read = manifest_text.read(stored, original.id, SIGNER)
     assert parsed == dataclasses.replace(original, signed_by=SIGNER.key_id)
+    assert read == entries
     assert parsed.seal == backup.SIGNED
     assert parsed.seal_problem(SIGNER) is None
-    assert parsed.size == 10
+    assert (parsed.objects, parsed.size) == (1, 10)
+    header, entry_line, signature = stored.splitlines(keepends=True)
     for data in (
         b"{",
         b"[]",
-        stored.replace(b'"format": 2', b'"format": 3'),
+        stored.replace(b'"format": 3', b'"format": 4'),
         json.dumps({"format": 2, "id": original.id}).encode(),
         json.dumps({"format": 2, "id": ["x"]}).encode(),
+        json.dumps({"format": 3, "id": original.id}).encode() + b"\n",
+        header + entry_line,  # cut before its signature
+        header + entry_line[:-1],  # cut inside a line
+        header + signature,  # its summary counts an entry it does not have
+        header + entry_line + signature + entry_line,  # goes on after its signature
+        header + b'{"key": "objects/b.json"}\n' + signature,
+        header + entry_line.replace(b'"size": 10', b'"size": "10"') + signature,
+        header + entry_line.replace(b'"encrypted": false', b'"encrypted": 0') + signature,
+        header + b"[1]\n" + signature,
     ):
         with pytest.raises(backup.InvalidManifest, match="manifest is unreadable"):
-            backup.Manifest.from_json(data, original.id, SIGNER)
+            manifest_text.read(data, original.id, SIGNER)
     with pytest.raises(backup.InvalidManifest, match="is that of backup 20260115-103000-a1b2"):
-        backup.Manifest.from_json(stored, "20260115-103000-ffff", SIGNER)
+        manifest_text.read(stored, "20260115-103000-ffff", SIGNER)
 
 
-def signed_manifest() -> tuple[backup.Manifest, dict]:
+def signed_manifest() -> tuple[backup.Manifest, list[backup.Entry], dict]:
     m = manifest("20260115-103000-a1b2")
     m.key_id = "0123456789abcdef"
-    m.entries.append(
+    entries = [
         backup.Entry(
             "objects/alice/configmap.core/a.json", "ab" * 32, 10, "v1", "ConfigMap", "a", "alice"
-        )
-    )
-    m.entries.append(
+        ),
         backup.Entry(
             "objects/alice/secret.core/s.json.enc",
             "cd" * 32,
@@ -90,10 +100,10 @@ def signed_manifest() -> tuple[backup.Manifest, dict]:
             "s",
             "alice",
             True,
-        )
-    )
+        ),
+    ]
     m.snapshots.append(backup.Snapshot("alice", "lab-20260115", "lab"))
-    return m, json.loads(m.to_json(SIGNER))
+    return m, entries, manifest_text.as_dict(manifest_text.written(m, entries, SIGNER))
 
 
 def entry(data: dict, n: int = 0) -> dict:
@@ -109,12 +119,14 @@ CHANGES = {
     "entry no longer encrypted": lambda d: entry(d, 1).update(encrypted=False),
     "entry removed": lambda d: d["objects"].pop(0),
     "entry added": lambda d: d["objects"].append(dict(entry(d), name="c")),
+    "entries swapped": lambda d: d["objects"].reverse(),
     "namespaces": lambda d: d.update(namespaces=["alice", "mallory"]),
     "time": lambda d: d.update(created="2099-01-01T00:00:00+00:00"),
     "description": lambda d: d.update(description="edited"),
     "snapshot": lambda d: d["snapshots"].clear(),
     "Secrets key id": lambda d: d.update({"key-id": "fedcba9876543210"}),
     "extra field": lambda d: d.update(extra=1),
+    "summary": lambda d: d.update(summary=dict(d["summary"], bytes=1)),
     "signature removed": lambda d: d.pop("hmac-sha256"),
     "signature of another manifest": lambda d: d.update({"hmac-sha256": "00" * 32}),
     "signature not a string": lambda d: d.update({"hmac-sha256": 1}),
@@ -124,11 +136,11 @@ CHANGES = {
 
 @pytest.mark.parametrize("change", CHANGES)
 def test_any_change_to_a_signed_manifest_fails_its_signature(change):
-    m, data = signed_manifest()
+    m, _, data = signed_manifest()
     CHANGES[change](data)
-    edited = json.dumps(data, indent=1).encode()
+    edited = manifest_text.as_bytes(data)
     try:
-        parsed = backup.Manifest.from_json(edited, m.id, SIGNER)
+        parsed, _ = manifest_text.read(edited, m.id, SIGNER)
     except backup.InvalidManifest:
         return  # no longer a manifest at all: refused just the same
     assert parsed.seal in (backup.BAD_SIGNATURE, backup.OTHER_KEY)
@@ -136,20 +148,22 @@ def test_any_change_to_a_signed_manifest_fails_its_signature(change):
 
 
 def test_signature_states_and_their_messages():
-    m, data = signed_manifest()
-    stored = json.dumps(data).encode()
-    # the content is signed, not its layout: reformatting is not a change
-    assert backup.Manifest.from_json(stored, m.id, SIGNER).seal == backup.SIGNED
+    m, entries, data = signed_manifest()
+    stored = manifest_text.as_bytes(data)
+    assert manifest_text.read(stored, m.id, SIGNER)[0].seal == backup.SIGNED
+    # the bytes are signed: even a change of layout alone is a change
+    spaced = stored.replace(b'", "', b'",  "', 1)
+    assert manifest_text.read(spaced, m.id, SIGNER)[0].seal == backup.BAD_SIGNATURE
 
     bad = dict(data, description="edited")
-    parsed = backup.Manifest.from_json(json.dumps(bad).encode(), m.id, SIGNER)
+    parsed, _ = manifest_text.read(manifest_text.as_bytes(bad), m.id, SIGNER)
     assert parsed.seal == backup.BAD_SIGNATURE
     assert parsed.seal_problem(SIGNER) == (
         f"the manifest of backup {m.id} does not match its signature: "
         "it was changed after the backup was written"
     )
 
-    other = backup.Manifest.from_json(stored, m.id, OTHER_SIGNER)
+    other, _ = manifest_text.read(stored, m.id, OTHER_SIGNER)
     assert other.seal == backup.OTHER_KEY
     assert other.seal_problem(OTHER_SIGNER) == (
         f"the manifest of backup {m.id} is signed with key {SIGNER.key_id}, not this "
@@ -157,31 +171,47 @@ def test_signature_states_and_their_messages():
         "was made with"
     )
 
-    unchecked = backup.Manifest.from_json(stored, m.id, None)
+    unchecked, _ = manifest_text.read(stored, m.id, None)
     assert unchecked.seal == backup.UNCHECKED
     assert "has no backup key yet" in (unchecked.seal_problem(None) or "")
 
     # the id is bound in: a manifest moved to another backup's prefix, id and all, fails
     moved = dict(data, id="20260115-103000-ffff")
-    parsed = backup.Manifest.from_json(json.dumps(moved).encode(), moved["id"], SIGNER)
+    parsed, _ = manifest_text.read(manifest_text.as_bytes(moved), moved["id"], SIGNER)
     assert parsed.seal == backup.BAD_SIGNATURE
 
-    # a manifest written before signing
-    old = {k: v for k, v in data.items() if k not in ("hmac-sha256", "signed-by")}
+    # a manifest written before signing (format 1, one document)
+    old = {k: v for k, v in data.items() if k not in ("hmac-sha256", "signed-by", "summary")}
     old["format"] = 1
-    parsed = backup.Manifest.from_json(json.dumps(old).encode(), m.id, SIGNER)
+    parsed, read = manifest_text.read(json.dumps(old).encode(), m.id, SIGNER)
     assert parsed.seal == backup.UNSIGNED
-    assert parsed.entries == m.entries
+    assert read == entries
+    assert (parsed.objects, parsed.size) == (2, 30)
     assert parsed.seal_problem(SIGNER) == (
         f"backup {m.id} was written before kubeflow-backup signed its manifests, "
         "so a change to its manifest cannot be detected"
     )
 
 
+def test_a_recorded_format_2_manifest_is_still_read_and_its_signature_checked():
+    """FORMAT2 holds a backup as the charm wrote it before manifests were JSON Lines."""
+    [path] = (FORMAT2).glob("*/manifest.json")
+    backup_id = path.parent.name
+    data = path.read_bytes()
+    assert data.startswith(b"{\n") and b'"format": 2' in data
+    parsed, read = manifest_text.read(data, backup_id, SIGNER)
+    assert parsed.seal == backup.SIGNED
+    assert (parsed.objects, parsed.size) == (4, 762)
+    assert [e.kind for e in read] == ["Profile", "ConfigMap", "Notebook", "Secret"]
+    assert manifest_text.read(data, backup_id, OTHER_SIGNER)[0].seal == backup.OTHER_KEY
+    edited = data.replace(b'"name": "lab"', b'"name": "lob"')
+    assert manifest_text.read(edited, backup_id, SIGNER)[0].seal == backup.BAD_SIGNATURE
+
+
 def test_the_signing_key_is_derived_and_tells_keys_apart():
     cipher = backup.Cipher(b"k" * 32)
     assert cipher.signer().key_id == cipher.key_id
-    m, _ = signed_manifest()
+    m, _, _ = signed_manifest()
     body = {"id": m.id}
     assert SIGNER.sign(m.id, body) == cipher.signer().sign(m.id, body)
     assert SIGNER.sign(m.id, body) != OTHER_SIGNER.sign(m.id, body)
@@ -279,16 +309,16 @@ def test_summaries_sort_newest_first_and_show_unreadable_manifests(store: backup
         store.put(m.id, "objects/x.json", b"{}")
         store.put_manifest(m)
     unsigned = manifest("20260115-103000-1111", "2026-01-15T10:29:00+00:00")
-    data = json.loads(unsigned.to_json(SIGNER))
+    data = manifest_text.as_dict(manifest_text.written(unsigned, [], SIGNER))
     data.update(format=1, description="old")
     del data["hmac-sha256"], data["signed-by"]
     store.put(unsigned.id, backup.MANIFEST, json.dumps(data).encode())
-    tampered = json.loads(older.to_json(SIGNER))
+    tampered = manifest_text.as_dict(manifest_text.written(older, [], SIGNER))
     tampered["namespaces"] = ["mallory"]
     store.put(
         "20260115-103000-2222",
         backup.MANIFEST,
-        json.dumps(dict(tampered, id="20260115-103000-2222")).encode(),
+        manifest_text.as_bytes(dict(tampered, id="20260115-103000-2222")),
     )
     store.put("20260115-103000-cccc", backup.MANIFEST, b"garbage")
     store.put("20260115-103000-dddd", "objects/x.json", b"{}")  # interrupted
@@ -335,25 +365,30 @@ def config_map(name: str, value: str) -> bytes:
     return json.dumps(obj).encode()
 
 
-def test_read_back_reports_bad_and_missing_objects(store: backup.Store):
+def test_check_objects_reports_bad_and_missing_objects(store: backup.Store):
     m = manifest("20260115-103000-ffff")
+    entries = []
     for name in ("a", "b", "c"):
         key = f"objects/alice/configmap.core/{name}.json"
         data = config_map(name, "1")
         store.put(m.id, key, data)
-        m.entries.append(
+        entries.append(
             backup.Entry(key, backup.sha256(data), len(data), "v1", "ConfigMap", name, "alice")
         )
-    store.put(m.id, m.entries[1].key, config_map("b", "2"))  # same size, other content
-    store.client.delete_object(store.bucket, store.prefix(m.id) + m.entries[2].key)
+    store.put(m.id, entries[1].key, config_map("b", "2"))  # same size, other content
+    store.client.delete_object(store.bucket, store.prefix(m.id) + entries[2].key)
     lines: list[str] = []
-    check, contents = backup.read_back(store, m, lines.append, every=2)
+    contents: dict[str, bytes] = {}
+    keep = contents.__setitem__
+    check = backup.check_objects(
+        store, m.id, iter(entries), lines.append, 2, lambda e, d: keep(e.key, d), total=3
+    )
     assert check.checked == 3
     assert not check.ok
     assert check.problems() == (
         "ConfigMap alice/b (checksum mismatch), ConfigMap alice/c (missing)"
     )
-    assert list(contents) == [m.entries[0].key]
+    assert list(contents) == [entries[0].key]
     assert lines == ["read 2/3 objects", "read 3/3 objects"]
 
 
@@ -364,19 +399,30 @@ def test_objects_the_manifest_does_not_list_are_found(store: backup.Store):
     ).encode()
     key = "objects/alice/configmap.core/a.json"
     store.put(m.id, key, data)
-    m.entries.append(
-        backup.Entry(key, backup.sha256(data), len(data), "v1", "ConfigMap", "a", "alice")
-    )
-    store.put_manifest(m)
-    assert store.unlisted(m) == []
+    entry = backup.Entry(key, backup.sha256(data), len(data), "v1", "ConfigMap", "a", "alice")
+
+    def check(entries: list[backup.Entry]) -> backup.Verification:
+        stored = manifest_text.written(m, entries, SIGNER)
+        store.put(m.id, backup.MANIFEST, stored)
+        with store.open_manifest(m.id) as found:
+            assert found is not None
+            return backup.check_manifest(store, found, lambda _: None)
+
+    assert check([entry]).ok
     store.put(m.id, "objects/alice/configmap.core/added.json", data)
-    assert store.unlisted(m) == ["objects/alice/configmap.core/added.json"]
-    check = backup.Verification(unlisted=store.unlisted(m))
-    assert not check.ok
-    assert check.problems() == "objects/alice/configmap.core/added.json (not in the manifest)"
+    found = check([entry])
+    assert found.unlisted == ["objects/alice/configmap.core/added.json"]
+    assert not found.ok
+    assert found.problems() == "objects/alice/configmap.core/added.json (not in the manifest)"
+    # an entry listed twice cannot stand for an object added beside it
+    twice = check([entry, entry])
+    assert twice.problems() == (
+        "ConfigMap alice/a (listed twice), "
+        "objects/alice/configmap.core/added.json (not in the manifest)"
+    )
     store.withdraw(m.id)
     assert store.manifest(m.id) is None
-    assert store.keys(m.id) == [key, "objects/alice/configmap.core/added.json"]
+    assert list(store.keys(m.id)) == [key, "objects/alice/configmap.core/added.json"]
 
 
 def test_table_and_sizes():

@@ -10,6 +10,7 @@ import backup
 import cluster
 import jobs
 import lease
+import manifest_text
 from conftest import MODEL, empty_cluster, s3_relation
 from dsplib.kubernetes import KubernetesObjects
 from dsplib.s3 import S3Client, S3Error
@@ -32,9 +33,9 @@ def s3(rgw) -> S3Client:
 def edit_manifest(rgw, bucket: str, backup_id: str, change) -> None:
     key = f"{ROOT}{backup_id}/manifest.json"
     with s3(rgw) as client:
-        data = json.loads(client.get_object(bucket, key))
+        data = manifest_text.as_dict(client.get_object(bucket, key))
         change(data)
-        client.put_object(bucket, key, json.dumps(data, indent=1).encode())
+        client.put_object(bucket, key, manifest_text.as_bytes(data))
 
 
 def entry_of(data: dict, kind: str, name: str) -> dict:
@@ -382,15 +383,16 @@ def test_a_lease_lost_as_the_manifest_is_written_withdraws_it(
     ctx, kube, ceph_rgw, bucket, monkeypatch
 ):
     rel = s3_relation(ceph_rgw, bucket)
-    real_put = S3Client.put_object
 
-    def put(self, bucket_name, key, data, content_type="application/octet-stream"):
-        result = real_put(self, bucket_name, key, data, content_type)
+    real_put = S3Client.put_object_stream  # the manifest streams in one PUT
+
+    def put(self, bucket_name, key, *args, **kwargs):
+        result = real_put(self, bucket_name, key, *args, **kwargs)
         if key.endswith("/manifest.json"):
             take_over(ceph_rgw, bucket, kube)
         return result
 
-    monkeypatch.setattr(S3Client, "put_object", put)
+    monkeypatch.setattr(S3Client, "put_object_stream", put)
     failure = fails(ctx, "create-backup", state([rel]), namespaces="bob")
     assert failure.message.startswith(f"lost the backup lease to {OTHER}")
     manifests = [k for k in keys(ceph_rgw, bucket, ROOT) if k.endswith("manifest.json")]

@@ -3,18 +3,24 @@
 Against the real RGW, with parallel-transfers at its default (several) unless a test sets it.
 """
 
+import hashlib
+import hmac
 import json
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
 import backup
+import cluster
 import jobs
-from conftest import s3_relation
+import manifest_text
+from conftest import empty_cluster, s3_relation
 from dsplib import validation as check
 from dsplib.s3 import S3Client, S3Error, S3Unreachable
 from test_charm import ROOT, act, fails, keys, state
+from test_safety import in_cluster
 
 # -- bounded_map ------------------------------------------------------------------------------
 
@@ -151,15 +157,22 @@ def test_a_failed_download_names_the_object(ctx, kube, ceph_rgw, bucket, monkeyp
 
 
 def manifest_reads(monkeypatch) -> list[str]:
+    """Keys of the manifests read, whole (get_object) or streamed (open_object)."""
     reads: list[str] = []
-    real_get = S3Client.get_object
+    real_get, real_open = S3Client.get_object, S3Client.open_object
 
     def get(self, bucket_name, key):
         if key.endswith("/manifest.json"):
             reads.append(key)
         return real_get(self, bucket_name, key)
 
+    def open_object(self, bucket_name, key, *args, **kwargs):
+        if key.endswith("/manifest.json"):
+            reads.append(key)
+        return real_open(self, bucket_name, key, *args, **kwargs)
+
     monkeypatch.setattr(S3Client, "get_object", get)
+    monkeypatch.setattr(S3Client, "open_object", open_object)
     return reads
 
 
@@ -208,17 +221,20 @@ def test_create_backup_reads_no_manifest_of_earlier_backups(
 def test_a_summary_that_no_longer_matches_its_manifest_is_not_trusted(
     ctx, kube, ceph_rgw, bucket, monkeypatch
 ):
-    """A manifest rewritten with the same content no longer has the summary's ETag.
+    """A manifest rewritten after its summary no longer has the summary's ETag.
 
-    The listing then reads the manifest, whose signature still holds.
+    Here it is signed again, by the key's holder. The listing then reads the manifest, whose
+    signature still holds.
     """
     s3 = s3_relation(ceph_rgw, bucket)
     act(ctx, "create-backup", state([s3]), namespaces="bob")
     backup_id = ctx.action_results["backup-id"]  # type: ignore[index]
     key = f"{ROOT}{backup_id}/manifest.json"
     with S3Client(ceph_rgw.endpoint, ceph_rgw.access_key, ceph_rgw.secret_key) as client:
-        data = json.loads(client.get_object(bucket, key))
-        client.put_object(bucket, key, json.dumps(data).encode())
+        signer = backup.Cipher(b"o" * 32).signer()
+        manifest, entries = manifest_text.read(client.get_object(bucket, key), backup_id, signer)
+        manifest.finished = "2099-01-01T00:00:00+00:00"
+        client.put_object(bucket, key, manifest_text.written(manifest, entries, signer))
     reads = manifest_reads(monkeypatch)
     act(ctx, "list-backups", state([s3]), format="json")
     [row] = json.loads(ctx.action_results["backups"])  # type: ignore[index]
@@ -240,8 +256,10 @@ def test_a_forged_summary_is_not_trusted(ceph_rgw, bucket):
         ours = client.get_object(bucket, store.summary_key(manifest.id))
         assert backup.Summary.trusted(ours, manifest.id, etag, signer) == manifest.summary()
         forged = backup.Summary(manifest.id, manifest.created, ["x"], 10**6, 10**9, "done")
+        md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        assert etag == f'"{md5}"'
         for summary, key in (
-            (forged.to_json(data, forger), signer),  # signed with another key
+            (forged.to_json(md5, forger), signer),  # signed with another key
             (ours, forger),  # checked with another key
         ):
             assert backup.Summary.trusted(summary, manifest.id, etag, key) is None
@@ -258,15 +276,15 @@ class _NoCluster:
         return 0
 
 
-def test_the_manifest_is_signed_piece_by_piece_as_it_was_whole():
-    """Signed piece by piece, the HMAC is that of the whole canonical body.
+def test_the_manifest_is_one_entry_a_line_signed_over_its_bytes():
+    """Format 3: a header line, one line an entry, then the HMAC of every byte before it.
 
-    Format 2 signs json.dumps of the whole body (sorted keys, no spaces); manifests written
-    before would otherwise fail.
+    That is what lets create-backup write the entries as they are uploaded and verify and
+    restore check the signature reading a line at a time, holding none of it.
     """
     m = backup.Manifest(id="20260115-103000-a1b2", created="2026-01-15T10:30:00+00:00")
     m.namespaces = ["alice", "bob"]
-    m.entries = [
+    entries = [
         backup.Entry(
             f"objects/alice/configmap.core/c{n}.json",
             "ab" * 32,
@@ -281,17 +299,26 @@ def test_the_manifest_is_signed_piece_by_piece_as_it_was_whole():
     ]
     m.snapshots = [backup.Snapshot("alice", "s", "pvc")]
     signer = backup.Cipher(b"k" * 32).signer()
-    stored = json.loads(m.to_json(signer))
-    body = {k: v for k, v in stored.items() if k != "hmac-sha256"}
+    stored = manifest_text.written(m, entries, signer)
+    lines = stored.splitlines(keepends=True)
+    assert len(lines) == 1 + 5 + 1
+    header = json.loads(lines[0])
+    assert header["format"] == 3
+    assert header["summary"] == {"objects": 5, "bytes": 10, "snapshots": 1}
+    assert [json.loads(line) for line in lines[1:-1]] == [e.to_dict() for e in entries]
+    message = b"kubeflow-backup manifest lines\0" + m.id.encode() + b"\0" + b"".join(lines[:-1])
+    expected = hmac.new(signer._key, message, hashlib.sha256).hexdigest()
+    assert json.loads(lines[-1]) == {"hmac-sha256": expected}
+    parsed, read = manifest_text.read(stored, m.id, signer)
+    assert parsed.seal == backup.SIGNED
+    assert read == entries
+
+
+def test_the_signature_of_format_2_is_checked_piece_by_piece_as_it_was_whole():
+    """Format 2 (one document, still read) signed json.dumps of the whole canonical body."""
+    body = {"b": [1, {"x": "y"}], "a": "é", "c": {"k": [2]}}
     whole = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     assert "".join(backup.canonical_pieces(body)) == whole
-    message = b"kubeflow-backup manifest\0" + m.id.encode() + b"\0" + whole.encode()
-    import hashlib
-    import hmac
-
-    assert stored["hmac-sha256"] == hmac.new(signer._key, message, hashlib.sha256).hexdigest()
-    assert stored["objects"] == [e.to_dict() for e in m.entries]
-    assert stored["summary"] == {"objects": 5, "bytes": 10, "snapshots": 1}
 
 
 @pytest.mark.parametrize("value", [True, "4", 2.5, None])
@@ -311,3 +338,61 @@ def test_progress_comes_every_so_many_objects_not_per_object(
     assert uploaded == [f"uploaded {n} objects" for n in range(5, total, 5)] + [
         f"uploaded {total} objects"
     ]
+
+
+# -- manifests written before format 3 --------------------------------------------------------
+
+
+def test_a_recorded_format_2_backup_still_lists_verifies_and_restores(ceph_rgw, bucket):
+    """Backups written before manifests became JSON Lines (format 3) keep working.
+
+    format2/ holds one (objects, manifest, summary) as create-backup wrote it then, signed and
+    encrypted with the key b"k" * 32.
+    """
+    recorded = Path(__file__).parent / "format2"
+    cipher = backup.Cipher(b"k" * 32)
+    with S3Client(ceph_rgw.endpoint, ceph_rgw.access_key, ceph_rgw.secret_key) as client:
+        client.create_bucket(bucket)
+        store = backup.Store(client, bucket, "platform", cipher.signer(), transfers=2)
+        [folder] = [p for p in recorded.iterdir() if backup.ID_PATTERN.match(p.name)]
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                key = store.prefix(folder.name) + str(path.relative_to(folder))
+                client.put_object(bucket, key, path.read_bytes())
+        summary = recorded / "summaries" / f"{folder.name}.json"
+        client.put_object(bucket, store.summary_key(folder.name), summary.read_bytes())
+
+        rows, incomplete = store.summaries()
+        assert [(r.id, r.objects, r.bytes, r.state) for r in rows] == [
+            (folder.name, 4, 762, "done")
+        ]
+        assert incomplete == []
+        lines: list[str] = []
+        manifest, check, _ = jobs.verify_backup(store, None, folder.name, lines.append)
+        assert (manifest.seal, check.ok, check.checked) == (backup.SIGNED, True, 4)
+        target = empty_cluster()
+        report = jobs.restore_backup(
+            store,
+            in_cluster(target),
+            folder.name,
+            (),
+            cluster.RestoreOptions(),
+            cipher,
+            lines.append,
+        )
+        assert (report.created, report.failed) == (4, 0)
+        assert target.get_object("Secret", "db-password", "alice")["data"] == {"pw": "czNjcjN0"}
+        # an object changed since: verify and restore both find it
+        key = store.prefix(folder.name) + "objects/alice/configmap.core/settings.json"
+        client.put_object(bucket, key, b"{}")
+        assert not jobs.verify_backup(store, None, folder.name, lines.append)[1].ok
+        with pytest.raises(backup.BackupError, match="is damaged, nothing restored"):
+            jobs.restore_backup(
+                store,
+                in_cluster(empty_cluster()),
+                folder.name,
+                (),
+                cluster.RestoreOptions(),
+                cipher,
+                lines.append,
+            )
