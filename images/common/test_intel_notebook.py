@@ -207,6 +207,46 @@ def test_a_failing_hook_does_not_break_the_import(package):
     assert module.VALUE == 41
 
 
+def test_a_hooked_module_runs_at_the_same_stack_depth(package):
+    # A loader wrapper kept its own frame under the module and all it imports: on CPython 3.11
+    # that moved `import xgboost` onto a frame-stack chunk boundary, 0.1-0.2 s more CPU.
+    import importlib
+
+    root = importlib.import_module(package).__path__[0]
+    with open(f"{root}/deep.py", "w") as out:
+        out.write("import sys\nDEPTH = len(__import__('traceback').extract_stack())\n")
+    plain = importlib.import_module(f"{package}.deep").DEPTH
+    del sys.modules[f"{package}.deep"]
+    calls = []
+    hooks.after_import(f"{package}.deep", lambda module: calls.append(module.DEPTH))
+    try:
+        assert plain == importlib.import_module(f"{package}.deep").DEPTH
+    finally:
+        sys.modules.pop(f"{package}.deep", None)
+    assert calls == [plain]
+
+
+def test_a_failed_import_keeps_the_hook_for_the_next_attempt(package):
+    import importlib
+
+    root = importlib.import_module(package).__path__[0]
+    with open(f"{root}/flaky.py", "w") as out:
+        out.write("raise ImportError('not yet')\n")
+    calls = []
+    hooks.after_import(f"{package}.flaky", lambda module: calls.append(module.VALUE))
+    with pytest.raises(ImportError, match="not yet"):
+        importlib.import_module(f"{package}.flaky")
+    assert calls == []
+    with open(f"{root}/flaky.py", "w") as out:
+        out.write("VALUE = 2\n")
+    importlib.invalidate_caches()
+    try:
+        assert importlib.import_module(f"{package}.flaky").VALUE == 2
+    finally:
+        sys.modules.pop(f"{package}.flaky", None)
+    assert calls == [2]
+
+
 class _FakeExtension(types.ModuleType):
     """Stands in for sklearnex: records patches; importing it re-enters the hook."""
 

@@ -11,45 +11,65 @@ import importlib.abc
 import sys
 import warnings
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from importlib.machinery import ModuleSpec
+from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
-    from importlib.machinery import ModuleSpec
     from types import ModuleType
 
 Hook = Callable[["ModuleType"], None]
 
 
-class _HookedLoader(importlib.abc.Loader):
-    """Delegates to the real loader, then runs the hook once the module is complete."""
+class _HookedSpec(ModuleSpec):
+    """A module's own spec that runs the hook once the import system marks the module complete.
 
-    def __init__(self, loader: importlib.abc.Loader, hook: Hook, finder: AfterImportFinder):
-        self._loader = loader
-        self._hook = hook
-        self._finder = finder
+    CPython's Lib/importlib/_bootstrap.py, `_load_unlocked`, sets `spec._initializing = True`
+    before the loader executes the module and back to False in a `finally` once it has returned:
+    the module is then complete in sys.modules, or removed from it if it raised. Noticing that
+    assignment keeps the real loader in place and adds no frame while the module runs. A loader
+    wrapper did: its exec_module stays on the stack under everything the module imports, and in
+    CPython (3.11 here) one frame more can move deep imports onto the boundary of a frame-stack
+    chunk, where every call that crosses it maps and unmaps a chunk (python/cpython issue
+    142183). That cost `import xgboost`, through its ~157 scikit-learn modules, 14,000 more
+    mmap/munmap pairs and 0.1-0.2 s of CPU.
+    """
 
-    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
-        return self._loader.create_module(spec)
+    _hook: Hook
+    _finder: AfterImportFinder
 
-    def exec_module(self, module: ModuleType) -> None:
-        # Put the real loader back first: resource readers and reloads look it up.
-        module.__loader__ = self._loader
-        if module.__spec__ is not None:
-            module.__spec__.loader = self._loader
-        self._loader.exec_module(module)
-        self._finder.forget(module.__name__)
+    @classmethod
+    def adopt(cls, spec: ModuleSpec, hook: Hook, finder: AfterImportFinder) -> None:
+        """Make the finders' plain spec run `hook`; the import system uses it unchanged."""
+        spec.__class__ = cls
+        hooked = cast("_HookedSpec", spec)
+        hooked._hook = hook
+        hooked._finder = finder
+
+    def __setattr__(self, name: str, value: object) -> None:
+        super().__setattr__(name, value)
+        if name == "_initializing" and not value:
+            self._complete()
+
+    def _complete(self) -> None:
+        hook, finder = self._hook, self._finder
+        object.__setattr__(self, "__class__", ModuleSpec)  # a plain spec again: runs once
+        del self._hook, self._finder
+        module = sys.modules.get(self.name)
+        if module is None:  # the import failed: keep the hook for the next attempt
+            return
+        finder.forget(self.name)
         try:
-            self._hook(module)
+            hook(module)
         except Exception as error:  # a tuning hook must never break the user's import
             warnings.warn(
-                f"intel_notebook: could not tune {module.__name__}: {error}",
+                f"intel_notebook: could not tune {self.name}: {error}",
                 RuntimeWarning,
                 stacklevel=2,
             )
 
 
 class AfterImportFinder(importlib.abc.MetaPathFinder):
-    """Finds nothing itself; wraps the loader of the modules that have a pending hook."""
+    """Finds nothing itself; marks the spec of the modules that have a pending hook."""
 
     def __init__(self) -> None:
         self._hooks: dict[str, Hook] = {}
@@ -84,7 +104,7 @@ class AfterImportFinder(importlib.abc.MetaPathFinder):
         return hook
 
     def find_spec(self, fullname, path=None, target=None):
-        """The real spec of a hooked module, with its loader wrapped; None for the rest.
+        """The real spec of a hooked module, made to run the hook; None for the rest.
 
         The hook stays registered until the module really executes: a mere
         importlib.util.find_spec() probe must not use it up.
@@ -93,9 +113,9 @@ class AfterImportFinder(importlib.abc.MetaPathFinder):
         if hook is None:
             return None
         spec = _find_with_others(self, fullname, path, target)
-        if spec is None or spec.loader is None:
+        if spec is None or type(spec) is not ModuleSpec:  # a finder's own spec class: leave it
             return spec
-        spec.loader = _HookedLoader(spec.loader, hook, self)
+        _HookedSpec.adopt(spec, hook, self)
         return spec
 
 
