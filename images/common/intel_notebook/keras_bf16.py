@@ -20,7 +20,9 @@ override it with keras.mixed_precision.set_global_policy().
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+
+# typing costs 6 ms at every interpreter start; type checkers treat this name as True.
+TYPE_CHECKING = False
 
 if TYPE_CHECKING:
     from types import ModuleType
