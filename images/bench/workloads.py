@@ -500,7 +500,9 @@ def tensorflow_suite(rec: Recorder, _mode: str) -> None:
     n_classes = int(np.max(lengths)) + 1
     split = int(n * 0.8)
     keras.utils.set_random_seed(0)
-    model = build_model(size, n_classes)
+    # The example sets Keras's dtype policy itself (float32 unless asked): pass on the one the
+    # image's switch chose, or the bf16 row would time float32.
+    model = build_model(size, n_classes, precision=precision)
     rec.time(
         "CNN train (3 epochs)",
         lambda: train(model, images[:split], lengths[:split], 3),
@@ -550,8 +552,10 @@ def local_dress_functions():
             images[i][body] = palette[colors[i]] + rng.normal(0, 0.05, 3)
         return np.clip(images, 0, 1), lengths, colors
 
-    def build_model(size: int, n_classes: int):
+    def build_model(size: int, n_classes: int, precision: str):
         import keras
+
+        keras.mixed_precision.set_global_policy(precision)
 
         return keras.Sequential(
             [
