@@ -80,3 +80,51 @@ class Browser:
                 return response.geturl(), response.read().decode(errors="replace")
         except urllib.error.HTTPError as err:
             return err.geturl(), err.read().decode(errors="replace")
+
+
+# resource-dispatcher copies objects into namespaces carrying this label (its default config).
+DISPATCHER_LABEL = "user.kubeflow.org/enabled"
+# resource-dispatcher and what it needs (metacontroller, the PodDefault CRD from
+# admission-webhook), and Kubeflow's profile controller with the roles and Istio it expects.
+PROFILE_STACK = (
+    ("metacontroller-operator", "4.11/stable"),
+    ("resource-dispatcher", "latest/edge"),
+    ("admission-webhook", "1.10/stable"),
+    ("istio-pilot", "1.28/stable"),
+    ("kubeflow-roles", "1.10/stable"),
+    ("kubeflow-profiles", "1.10/stable"),
+)
+
+
+def deploy_profile_stack(juju: jubilant.Juju) -> None:
+    """Deploy what turns a Profile into a namespace that resource-dispatcher serves."""
+    for app, channel in PROFILE_STACK:
+        juju.deploy(app, channel=channel, trust=True)
+
+
+def create_profile(kube: Client, name: str) -> dict[str, str]:
+    """Create a Kubeflow profile labelled for resource-dispatcher; its namespace's labels.
+
+    The labels are those the profile controller gave, before the dispatcher label is added
+    where it was missing (docs/how-to/spark.md).
+    """
+    from lightkube.generic_resource import create_global_resource
+    from lightkube.resources.core_v1 import Namespace
+
+    profile = create_global_resource("kubeflow.org", "v1", "Profile", "profiles")
+    kube.apply(
+        profile.from_dict(
+            {
+                "apiVersion": "kubeflow.org/v1",
+                "kind": "Profile",
+                "metadata": {"name": name},
+                "spec": {"owner": {"kind": "User", "name": f"{name}@example.com"}},
+            }
+        ),
+        field_manager="it",
+    )
+    namespace = wait_for(lambda: get_or_none(kube, Namespace, name), "profile namespace", 300)
+    labels = dict((namespace.metadata.labels or {}) if namespace.metadata else {})
+    if DISPATCHER_LABEL not in labels:
+        kube.patch(Namespace, name, {"metadata": {"labels": {DISPATCHER_LABEL: "true"}}})
+    return labels

@@ -19,10 +19,10 @@ import jinja2
 import jubilant
 import pytest
 import yaml
-from helpers import get_or_none, wait_for
+from helpers import create_profile, deploy_profile_stack, get_or_none, wait_for
 from lightkube import Client
-from lightkube.generic_resource import create_global_resource, create_namespaced_resource
-from lightkube.resources.core_v1 import Namespace, Pod, Secret, ServiceAccount
+from lightkube.generic_resource import create_namespaced_resource
+from lightkube.resources.core_v1 import Pod, Secret, ServiceAccount
 from lightkube.resources.rbac_authorization_v1 import Role, RoleBinding
 from s3_server import deploy_s3_integrator, s3_server
 
@@ -34,15 +34,12 @@ BUCKET = "flink-it"
 PROFILE = "flink-it"
 DEPLOYMENT = "weekly-demand"
 S3_SECRET = f"{APP}-s3"
-# resource-dispatcher copies objects into namespaces carrying this label (its default config).
-DISPATCHER_LABEL = "user.kubeflow.org/enabled"
 DISPATCH = ("service-accounts", "roles", "role-bindings", "pod-defaults", "secrets")
 TEMPLATE = ROOT / "charms" / APP / "examples" / "flinkdeployment-s3.yaml.j2"
 # The jar in /opt/flink/opt of the charm's default Flink image (flink-image option).
 PLUGIN = "flink-s3-fs-hadoop-2.2.1.jar"
 AWS_CLI = "docker.io/amazon/aws-cli:2.27.0"
 
-Profile = create_global_resource("kubeflow.org", "v1", "Profile", "profiles")
 PodDefault = create_namespaced_resource("kubeflow.org", "v1alpha1", "PodDefault", "poddefaults")
 FlinkDeployment = create_namespaced_resource(
     "flink.apache.org", "v1beta1", "FlinkDeployment", "flinkdeployments"
@@ -56,12 +53,7 @@ def deployed(juju: jubilant.Juju) -> jubilant.Juju:
     server = s3_server(juju)
     deploy_s3_integrator(juju, S3_APP, server, bucket=BUCKET)
     juju.deploy(packed(APP), APP, resources={"oci-image": image}, trust=True)
-    juju.deploy("metacontroller-operator", channel="4.11/stable", trust=True)
-    juju.deploy("resource-dispatcher", channel="latest/edge", trust=True)
-    juju.deploy("admission-webhook", channel="1.10/stable", trust=True)
-    juju.deploy("istio-pilot", channel="1.28/stable", trust=True)
-    juju.deploy("kubeflow-roles", channel="1.10/stable", trust=True)
-    juju.deploy("kubeflow-profiles", channel="1.10/stable", trust=True)
+    deploy_profile_stack(juju)
     for endpoint in DISPATCH:
         juju.integrate(f"{APP}:{endpoint}", f"resource-dispatcher:{endpoint}")
     juju.integrate(f"{APP}:s3-credentials", f"{S3_APP}:s3-credentials")
@@ -72,22 +64,8 @@ def deployed(juju: jubilant.Juju) -> jubilant.Juju:
 @pytest.fixture(scope="module")
 def profile(deployed: jubilant.Juju, kube: Client) -> str:
     """A Kubeflow profile whose namespace receives what the charm sends."""
-    kube.apply(
-        Profile.from_dict(
-            {
-                "apiVersion": "kubeflow.org/v1",
-                "kind": "Profile",
-                "metadata": {"name": PROFILE},
-                "spec": {"owner": {"kind": "User", "name": f"{PROFILE}@example.com"}},
-            }
-        ),
-        field_manager="it",
-    )
-    namespace = wait_for(lambda: get_or_none(kube, Namespace, PROFILE), "profile namespace", 300)
-    labels = (namespace.metadata.labels or {}) if namespace.metadata else {}
+    labels = create_profile(kube, PROFILE)
     assert labels.get("app.kubernetes.io/part-of") == "kubeflow-profile"
-    if DISPATCHER_LABEL not in labels:
-        kube.patch(Namespace, PROFILE, {"metadata": {"labels": {DISPATCHER_LABEL: "true"}}})
     return PROFILE
 
 

@@ -18,11 +18,11 @@ from typing import cast
 import jubilant
 import pytest
 import yaml
-from helpers import get_or_none, wait_for
+from helpers import create_profile, deploy_profile_stack, get_or_none, wait_for
 from lightkube import Client
-from lightkube.generic_resource import create_global_resource, create_namespaced_resource
+from lightkube.generic_resource import create_namespaced_resource
 from lightkube.resources.batch_v1 import Job
-from lightkube.resources.core_v1 import Namespace, Pod, Secret
+from lightkube.resources.core_v1 import Pod, Secret
 
 from conftest import ROOT, packed
 
@@ -30,12 +30,10 @@ APP = "kafka-profiles"
 KAFKA = "kafka-k8s"
 PROFILE = "kafka-it"
 SECRET = f"{APP}-credentials"
-DISPATCHER_LABEL = "user.kubeflow.org/enabled"
 # Apache Kafka's own image: its console tools are the reference clients.
 KAFKA_CLIENT_IMAGE = "docker.io/apache/kafka:4.1.0"
 OVERLAY = yaml.safe_load((ROOT / "overlays" / "kafka.yaml").read_text())
 
-Profile = create_global_resource("kubeflow.org", "v1", "Profile", "profiles")
 PodDefault = create_namespaced_resource("kubeflow.org", "v1alpha1", "PodDefault", "poddefaults")
 
 # Writes a client config from the PodDefault's variables, produces one message and reads it
@@ -67,12 +65,7 @@ def deployed(juju: jubilant.Juju) -> jubilant.Juju:
         storage=kafka.get("storage"),
     )
     juju.deploy(packed(APP), APP, config=OVERLAY["applications"][APP]["options"])
-    juju.deploy("metacontroller-operator", channel="4.11/stable", trust=True)
-    juju.deploy("resource-dispatcher", channel="latest/edge", trust=True)
-    juju.deploy("admission-webhook", channel="1.10/stable", trust=True)
-    juju.deploy("istio-pilot", channel="1.28/stable", trust=True)
-    juju.deploy("kubeflow-roles", channel="1.10/stable", trust=True)
-    juju.deploy("kubeflow-profiles", channel="1.10/stable", trust=True)
+    deploy_profile_stack(juju)
     for a, b in OVERLAY["relations"]:
         juju.integrate(a, b)
     juju.wait(jubilant.all_active, timeout=40 * 60)
@@ -81,22 +74,7 @@ def deployed(juju: jubilant.Juju) -> jubilant.Juju:
 
 @pytest.fixture(scope="module")
 def profile(deployed: jubilant.Juju, kube: Client) -> str:
-    kube.apply(
-        Profile.from_dict(
-            {
-                "apiVersion": "kubeflow.org/v1",
-                "kind": "Profile",
-                "metadata": {"name": PROFILE},
-                "spec": {"owner": {"kind": "User", "name": f"{PROFILE}@example.com"}},
-            }
-        ),
-        field_manager="it",
-    )
-    namespace = wait_for(lambda: get_or_none(kube, Namespace, PROFILE), "profile namespace", 300)
-    labels = (namespace.metadata.labels or {}) if namespace.metadata else {}
-    if DISPATCHER_LABEL not in labels:
-        # Label the profile as resource-dispatcher's default expects (docs/how-to/spark.md).
-        kube.patch(Namespace, PROFILE, {"metadata": {"labels": {DISPATCHER_LABEL: "true"}}})
+    create_profile(kube, PROFILE)
     return PROFILE
 
 

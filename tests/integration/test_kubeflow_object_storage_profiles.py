@@ -16,10 +16,9 @@ from urllib.parse import urlsplit
 import jubilant
 import pytest
 import yaml
-from helpers import get_or_none, wait_for
+from helpers import create_profile, deploy_profile_stack, get_or_none, wait_for
 from lightkube import Client
-from lightkube.generic_resource import create_global_resource
-from lightkube.resources.core_v1 import ConfigMap, Namespace, Secret
+from lightkube.resources.core_v1 import ConfigMap, Secret
 from s3_server import S3Server, deploy_s3_integrator, s3_server
 from test_kubeflow_object_storage import _http_status_from_a_pod
 
@@ -29,11 +28,7 @@ APP = "kubeflow-object-storage"
 S3_APP = "pipelines-s3-profiles"
 BUCKET = "mlpipeline-profiles-it"
 PROFILE = "kfp-launcher-it"
-# resource-dispatcher copies objects into namespaces carrying this label (its default config).
-DISPATCHER_LABEL = "user.kubeflow.org/enabled"
 DISPATCH = ("config-maps", "secrets")
-
-Profile = create_global_resource("kubeflow.org", "v1", "Profile", "profiles")
 
 
 @pytest.fixture(scope="module")
@@ -45,12 +40,7 @@ def server(juju: jubilant.Juju) -> S3Server:
 def deployed(juju: jubilant.Juju, server: S3Server) -> jubilant.Juju:
     deploy_s3_integrator(juju, S3_APP, server, bucket="ignored-by-the-integrator")
     juju.deploy(packed(APP), APP, trust=True, config={"bucket": BUCKET})
-    juju.deploy("metacontroller-operator", channel="4.11/stable", trust=True)
-    juju.deploy("resource-dispatcher", channel="latest/edge", trust=True)
-    juju.deploy("admission-webhook", channel="1.10/stable", trust=True)
-    juju.deploy("istio-pilot", channel="1.28/stable", trust=True)
-    juju.deploy("kubeflow-roles", channel="1.10/stable", trust=True)
-    juju.deploy("kubeflow-profiles", channel="1.10/stable", trust=True)
+    deploy_profile_stack(juju)
     for endpoint in DISPATCH:
         juju.integrate(f"{APP}:{endpoint}", f"resource-dispatcher:{endpoint}")
     juju.integrate(f"{APP}:s3-credentials", f"{S3_APP}:s3-credentials")
@@ -61,21 +51,7 @@ def deployed(juju: jubilant.Juju, server: S3Server) -> jubilant.Juju:
 @pytest.fixture(scope="module")
 def profile(deployed: jubilant.Juju, kube: Client) -> str:
     """A Kubeflow profile whose namespace receives what the charm sends."""
-    kube.apply(
-        Profile.from_dict(
-            {
-                "apiVersion": "kubeflow.org/v1",
-                "kind": "Profile",
-                "metadata": {"name": PROFILE},
-                "spec": {"owner": {"kind": "User", "name": f"{PROFILE}@example.com"}},
-            }
-        ),
-        field_manager="it",
-    )
-    namespace = wait_for(lambda: get_or_none(kube, Namespace, PROFILE), "profile namespace", 300)
-    labels = (namespace.metadata.labels or {}) if namespace.metadata else {}
-    if DISPATCHER_LABEL not in labels:
-        kube.patch(Namespace, PROFILE, {"metadata": {"labels": {DISPATCHER_LABEL: "true"}}})
+    create_profile(kube, PROFILE)
     return PROFILE
 
 

@@ -17,14 +17,14 @@ from pathlib import Path
 import jubilant
 import pytest
 import yaml
-from helpers import get_or_none, wait_for
+from helpers import create_profile, deploy_profile_stack, get_or_none, wait_for
 from lightkube import Client
-from lightkube.generic_resource import create_global_resource, create_namespaced_resource
+from lightkube.generic_resource import create_namespaced_resource
 from lightkube.resources.admissionregistration_v1 import (
     MutatingWebhookConfiguration,
     ValidatingWebhookConfiguration,
 )
-from lightkube.resources.core_v1 import ConfigMap, Namespace, ServiceAccount
+from lightkube.resources.core_v1 import ConfigMap, ServiceAccount
 from lightkube.resources.rbac_authorization_v1 import Role, RoleBinding
 
 from conftest import ROOT, packed
@@ -37,11 +37,8 @@ APP = "spark-operator"
 PROFILE = "spark-it"
 DRIVER_ACCOUNT = f"{APP}-spark"
 WEBHOOK_CONFIG_SUFFIX = "-webhook"
-# resource-dispatcher copies objects into namespaces carrying this label (its default config).
-DISPATCHER_LABEL = "user.kubeflow.org/enabled"
 DISPATCH = ("service-accounts", "roles", "role-bindings", "pod-defaults", "secrets")
 
-Profile = create_global_resource("kubeflow.org", "v1", "Profile", "profiles")
 PodDefault = create_namespaced_resource("kubeflow.org", "v1alpha1", "PodDefault", "poddefaults")
 SparkApplication = create_namespaced_resource(
     "sparkoperator.k8s.io", "v1beta2", "SparkApplication", "sparkapplications"
@@ -53,12 +50,7 @@ def deployed(juju: jubilant.Juju) -> jubilant.Juju:
     meta = yaml.safe_load((ROOT / "charms" / APP / "charmcraft.yaml").read_text())
     image = meta["resources"]["oci-image"]["upstream-source"]
     juju.deploy(packed(APP), APP, resources={"oci-image": image}, trust=True)
-    juju.deploy("metacontroller-operator", channel="4.11/stable", trust=True)
-    juju.deploy("resource-dispatcher", channel="latest/edge", trust=True)
-    juju.deploy("admission-webhook", channel="1.10/stable", trust=True)
-    juju.deploy("istio-pilot", channel="1.28/stable", trust=True)
-    juju.deploy("kubeflow-roles", channel="1.10/stable", trust=True)
-    juju.deploy("kubeflow-profiles", channel="1.10/stable", trust=True)
+    deploy_profile_stack(juju)
     for endpoint in DISPATCH:
         juju.integrate(f"{APP}:{endpoint}", f"resource-dispatcher:{endpoint}")
     juju.wait(jubilant.all_active, timeout=30 * 60)
@@ -68,23 +60,8 @@ def deployed(juju: jubilant.Juju) -> jubilant.Juju:
 @pytest.fixture(scope="module")
 def profile(deployed: jubilant.Juju, kube: Client) -> str:
     """A Kubeflow profile whose namespace receives what the charm sends."""
-    kube.apply(
-        Profile.from_dict(
-            {
-                "apiVersion": "kubeflow.org/v1",
-                "kind": "Profile",
-                "metadata": {"name": PROFILE},
-                "spec": {"owner": {"kind": "User", "name": f"{PROFILE}@example.com"}},
-            }
-        ),
-        field_manager="it",
-    )
-    namespace = wait_for(lambda: get_or_none(kube, Namespace, PROFILE), "profile namespace", 300)
-    labels = (namespace.metadata.labels or {}) if namespace.metadata else {}
+    labels = create_profile(kube, PROFILE)
     assert labels.get("app.kubernetes.io/part-of") == "kubeflow-profile"
-    if DISPATCHER_LABEL not in labels:
-        # Label the profile as resource-dispatcher's default expects (docs/how-to/spark.md).
-        kube.patch(Namespace, PROFILE, {"metadata": {"labels": {DISPATCHER_LABEL: "true"}}})
     return PROFILE
 
 
